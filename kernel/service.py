@@ -1,0 +1,208 @@
+"""The ASGI shell every building block's app is made of.
+
+It translates :class:`~kernel.problems.Problem` and validation failures into
+problem details once, limits body size, logs every request with its id, and serves
+``/healthz`` and ``/problems/{slug}``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kernel.problems import BodyTooLarge, InvalidRequest, NotFound, Problem, problem_types
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("kernel.service")
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.to_dict(instance), status_code=problem.status, media_type=PROBLEM_JSON
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        errors.append(
+            {
+                "location": "/".join(str(part) for part in error.get("loc", ())),
+                "message": str(error.get("msg", "")),
+                "type": str(error.get("type", "")),
+            }
+        )
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("problem", slug=exc.slug, detail=exc.detail)
+        return problem_response(exc, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        problem = InvalidRequest(f"{len(errors)} validation error(s)", errors=errors)
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return problem_response(NotFound(str(exc.detail)), request.url.path)
+        body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code}
+        return JSONResponse(
+            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return problem_response(Problem("the service failed; see its log"), request.url.path)
+
+
+class RequestContextMiddleware:
+    """Binds a request id to the logs, enforces the body limit, logs one line a request.
+
+    Pure ASGI (not BaseHTTPMiddleware) so streamed uploads stay streamed.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            response = problem_response(
+                BodyTooLarge(f"the body exceeds {self.max_body_bytes} bytes"), scope["path"]
+            )
+            await response(scope, receive, send)
+            return
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        received = 0
+        limit = self.max_body_bytes
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyLimitExceeded
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, send_with_id)
+        except _BodyLimitExceeded:
+            response = problem_response(
+                BodyTooLarge(f"the body exceeds {limit} bytes"), scope["path"]
+            )
+            await response(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                method=scope.get("method"),
+                path=scope.get("path"),
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class _BodyLimitExceeded(Exception):
+    pass
+
+
+def _problem_docs_router() -> APIRouter:
+    router = APIRouter(tags=["problems"])
+
+    @router.get("/problems", summary="Every problem type this service can return")
+    def list_problem_types() -> list[dict[str, Any]]:
+        return [_describe(cls) for cls in problem_types().values()]
+
+    @router.get("/problems/{slug}", summary="What one problem type means")
+    def describe_problem_type(slug: str) -> dict[str, Any]:
+        cls = problem_types().get(slug)
+        if cls is None:
+            raise NotFound(f"no problem type {slug!r}")
+        return _describe(cls)
+
+    return router
+
+
+def _describe(cls: type[Problem]) -> dict[str, Any]:
+    return {
+        "type": f"/problems/{cls.slug}",
+        "title": cls.title,
+        "status": cls.status,
+        "description": cls.description,
+    }
+
+
+def create_service_app(
+    *,
+    title: str,
+    description: str,
+    version: str,
+    routers: Sequence[APIRouter],
+    max_body_bytes: int,
+    lifespan: Any = None,
+) -> FastAPI:
+    """A FastAPI app with the stack's error, logging and health conventions."""
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(_problem_docs_router())
+
+    @app.get("/healthz", tags=["health"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
+    return app
+
+
+class LazyApp:
+    """An ASGI app built on its first call, so ``uvicorn pkg.app:app`` works while no
+    module reads the environment at import time (settings are read at start-up)."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self._app: Any = None
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            self._app = self._factory()
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

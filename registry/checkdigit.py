@@ -1,0 +1,57 @@
+"""The Verhoeff check digit, as Aadhaar numbers use it.
+
+Verhoeff's dihedral-group scheme catches every single-digit substitution and every
+transposition of two adjacent digits, which a mod-10 (Luhn) digit does not (it
+misses 09 <-> 90). That is why an operator's mistyped identifier is refused before
+any lookup.
+"""
+
+from __future__ import annotations
+
+# Multiplication in the dihedral group D5.
+_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
+    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
+    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)
+# The position-dependent permutation, applied (i mod 8) times.
+_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+    (9, 4, 5, 3, 1, 2, 8, 7, 6, 0),
+    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
+    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)
+# The inverse in D5.
+_INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
+
+
+def _checksum(digits: str, offset: int) -> int:
+    c = 0
+    for i, ch in enumerate(reversed(digits)):
+        c = _D[c][_P[(i + offset) % 8][ord(ch) - 48]]
+    return c
+
+
+def verhoeff_digit(digits: str) -> str:
+    """The check digit to append to ``digits`` (a string of 0-9)."""
+    if not digits.isdigit() or not digits.isascii():
+        raise ValueError("Verhoeff works on decimal digits only")
+    return str(_INV[_checksum(digits, 1)])
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """True when the last digit of ``digits`` is the Verhoeff check of the rest."""
+    if len(digits) < 2 or not digits.isdigit() or not digits.isascii():
+        return False
+    return _checksum(digits, 0) == 0

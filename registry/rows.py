@@ -1,0 +1,261 @@
+"""Bulk-import rows: the flat CSV/NDJSON format and its translation to drafts.
+
+A row names one identity (by ``id`` or by a legacy identifier, which makes a re-run
+idempotent), its address, ``attr.*`` attributes, ``personal.*`` data (consumers
+only), and its parents, either as ``parent.<type>`` columns holding an IES id or a
+``scheme:scope:value`` legacy reference, or as one ``parent_type`` +
+``parent_id``/``parent_legacy_*`` group. Parents must come earlier in the file or
+already be in the registry. Readers stream: one row in memory at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+
+from registry.errors import ImportFormatError, InvalidAttributes, RegistryProblem
+from registry.models import IdentityDraft, LegacyRef, ParentRef
+
+ADDRESS_COLUMNS = ("state", "discom", "circle", "division", "subdivision", "pincode")
+PLAIN_COLUMNS = frozenset(
+    {
+        "id",
+        "type",
+        "legacy_scheme",
+        "legacy_scope",
+        "legacy_id",
+        "valid_from",
+        "lat",
+        "lon",
+        "parent_type",
+        "parent_id",
+        "parent_legacy_scheme",
+        "parent_legacy_scope",
+        "parent_legacy_id",
+        *ADDRESS_COLUMNS,
+    }
+)
+PERSONAL_COLUMNS = frozenset({"personal.name", "personal.phone", "personal.email"})
+FORBIDDEN_COLUMNS = frozenset({"aadhaar", "aadhar", "uid", "phone", "mobile", "name", "email"})
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why one row was not imported (``line`` counts the header as line 1 in a CSV)."""
+
+    line: int
+    reason: str
+    field: str | None = None
+    key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in {
+                "line": self.line,
+                "field": self.field,
+                "reason": self.reason,
+                "key": self.key,
+            }.items()
+            if v is not None
+        }
+
+
+def check_columns(columns: Iterable[str]) -> None:
+    """Refuse a file whose header cannot be an import (before reading any row)."""
+    columns = list(columns)
+    if "type" not in columns:
+        raise ImportFormatError("the file has no 'type' column", columns=columns)
+    unknown = []
+    for column in columns:
+        lowered = column.lower()
+        if lowered in FORBIDDEN_COLUMNS:
+            raise ImportFormatError(
+                f"column {column!r} would carry personal data into the identity graph; "
+                "use personal.name / personal.phone / personal.email on consumer rows",
+                columns=columns,
+            )
+        if not (
+            column in PLAIN_COLUMNS
+            or column in PERSONAL_COLUMNS
+            or column.startswith(("attr.", "parent."))
+        ):
+            unknown.append(column)
+    if unknown:
+        raise ImportFormatError(f"unknown column(s): {', '.join(unknown)}", columns=columns)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _parent_ref(text: str) -> ParentRef:
+    text = text.strip()
+    if ":" in text:
+        return ParentRef(legacy=LegacyRef.parse(text))
+    return ParentRef(id=text)
+
+
+def _coerce_attribute(value: Any) -> Any:
+    """CSV cells are text; numbers and booleans in attributes are typed by the model."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in {"true", "false"}:
+        return text.lower() == "true"
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and "." not in text else number
+
+
+def draft_from_row(row: dict[str, Any]) -> IdentityDraft:
+    """Translate one flat row to a draft, or raise ValidationError/RegistryProblem."""
+    fields: dict[str, Any] = {"type": row.get("type")}
+    if not _blank(row.get("id")):
+        fields["id"] = str(row["id"]).strip()
+    address = {c: row[c] for c in ADDRESS_COLUMNS if not _blank(row.get(c))}
+    if not _blank(row.get("lat")) or not _blank(row.get("lon")):
+        address["geo"] = {"lat": row.get("lat"), "lon": row.get("lon")}
+    fields["address"] = address
+    fields["attributes"] = {
+        k[5:]: _coerce_attribute(v)
+        for k, v in row.items()
+        if k.startswith("attr.") and not _blank(v)
+    }
+    legacy = [row.get("legacy_scheme"), row.get("legacy_scope"), row.get("legacy_id")]
+    if any(not _blank(v) for v in legacy):
+        fields["legacy_ids"] = [{"scheme": legacy[0], "scope": legacy[1], "value": legacy[2]}]
+    parents: dict[str, ParentRef] = {}
+    for key, value in row.items():
+        if key.startswith("parent.") and not _blank(value):
+            parents[key[7:]] = _parent_ref(str(value))
+    if not _blank(row.get("parent_type")):
+        if not _blank(row.get("parent_id")):
+            ref = ParentRef(id=str(row["parent_id"]).strip())
+        else:
+            ref = ParentRef(
+                legacy=LegacyRef.model_validate(
+                    {
+                        "scheme": row.get("parent_legacy_scheme"),
+                        "scope": row.get("parent_legacy_scope"),
+                        "value": row.get("parent_legacy_id"),
+                    }
+                )
+            )
+        parents[str(row["parent_type"]).strip()] = ref
+    fields["parents"] = parents
+    personal = {k[9:]: v for k, v in row.items() if k in PERSONAL_COLUMNS and not _blank(v)}
+    if personal:
+        fields["personal"] = personal
+    if not _blank(row.get("valid_from")):
+        fields["valid_from"] = row["valid_from"]
+    draft = IdentityDraft.model_validate(fields)
+    if draft.id is None and not draft.legacy_ids:
+        raise ValueError("a row needs an id or a legacy identifier (legacy_scheme/scope/id)")
+    return draft
+
+
+def parse_row(line: int, row: dict[str, Any]) -> IdentityDraft | RowError:
+    """A draft, or the first reason the row cannot be imported (never an exception)."""
+    try:
+        return draft_from_row(row)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return RowError(line, f"{message} (value: {_short(first.get('input'))})", location)
+    except InvalidAttributes as exc:
+        errors = exc.extensions.get("errors") or [{}]
+        return RowError(line, exc.detail, "attributes." + str(errors[0].get("location", "")))
+    except RegistryProblem as exc:
+        return RowError(line, exc.detail)
+    except (ValueError, TypeError) as exc:
+        return RowError(line, str(exc))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_utf8(binary: BinaryIO, chunk: int = 1 << 20) -> None:
+    """Refuse a file that is not UTF-8 before any row of it is imported (one streaming
+    pass, then rewound), so a bad byte deep in a file cannot leave half an import."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    while block := binary.read(chunk):
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(f"the file is not UTF-8 (byte {offset + exc.start})") from None
+        offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ImportFormatError("the file ends inside a UTF-8 character") from None
+    binary.seek(0)
+
+
+def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs from CSV text; the header is checked first."""
+    reader = csv.DictReader(iter(lines))
+    if reader.fieldnames is None:
+        raise ImportFormatError("the file is empty")
+    check_columns([c.strip() for c in reader.fieldnames])
+    for row in reader:
+        extra = row.pop(None, None)
+        if extra:
+            row["__extra__"] = extra
+        yield reader.line_num, {(k or "").strip(): v for k, v in row.items()}
+
+
+def read_ndjson(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs from NDJSON; a line that is not an object becomes
+    a row with a ``__error__`` so it is reported, not dropped."""
+    checked = False
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield number, {"__error__": f"not JSON: {exc.msg} at column {exc.colno}"}
+            continue
+        if not isinstance(row, dict):
+            yield number, {"__error__": "each line must be a JSON object"}
+            continue
+        if not checked:
+            check_columns(row.keys())
+            checked = True
+        unknown = [
+            k
+            for k in row
+            if k not in PLAIN_COLUMNS
+            and k not in PERSONAL_COLUMNS
+            and not k.startswith(("attr.", "parent."))
+        ]
+        if unknown:
+            yield number, {"__error__": f"unknown key(s): {', '.join(unknown)}"}
+            continue
+        yield number, row
+
+
+def parse_rows(
+    rows: Iterable[tuple[int, dict[str, Any]]],
+) -> Iterator[tuple[int, IdentityDraft | RowError]]:
+    """(line, draft or row error) in file order."""
+    for line, row in rows:
+        if "__error__" in row:
+            yield line, RowError(line, str(row["__error__"]))
+        elif "__extra__" in row:
+            yield line, RowError(line, "the row has more cells than the header has columns")
+        else:
+            yield line, parse_row(line, row)

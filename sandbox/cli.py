@@ -1,0 +1,91 @@
+"""The ``ies`` command: every building block's commands, the benchmarks, the sandbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from registry.cli import app as registry_app
+
+app = typer.Typer(
+    help="The IES reference stack: registry, credentials, consent, exchange, policy, sandbox.",
+    no_args_is_help=True,
+)
+bench_app = typer.Typer(help="Benchmarks: throughput, latency percentiles, same-run baselines.")
+db_app = typer.Typer(help="Database migrations of each building block.")
+
+app.add_typer(registry_app, name="registry")
+app.add_typer(bench_app, name="bench")
+app.add_typer(db_app, name="db")
+
+MIGRATION_PACKAGES = {"registry": "registry:migrations"}
+
+
+@app.command("sandbox")
+def sandbox(
+    check: Annotated[
+        bool, typer.Option("--check", help="run headless, verify, exit non-zero on failure")
+    ] = False,
+    port: Annotated[int, typer.Option(help="first port of the network")] = 8100,
+    data_dir: Annotated[str, typer.Option(help="where the SQLite files live")] = "var/sandbox",
+) -> None:
+    """Start the local network on 127.0.0.1, seed it, play the use cases."""
+    from sandbox.network import run_sandbox
+
+    raise typer.Exit(run_sandbox(check=check, first_port=port, data_dir=data_dir))
+
+
+@bench_app.command("registry")
+def bench_registry(
+    meters: Annotated[int, typer.Option(help="rows in the bulk import")] = 1_000_000,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(help="a PostgreSQL server URL; default: a throwaway one started here"),
+    ] = None,
+    resolves: Annotated[int, typer.Option(help="HTTP resolve requests to time")] = 2000,
+) -> None:
+    """Bulk import rate (SQLite, PostgreSQL), HTTP resolve p50/p99, import memory."""
+    from registry.bench import run
+
+    run(meters=meters, postgres_url=postgres_url, resolves=resolves)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    package: Annotated[str, typer.Argument(help="building block, e.g. registry")],
+    database_url: Annotated[str, typer.Option(envvar="IES_DATABASE_URL")],
+) -> None:
+    """Bring one building block's tables to the newest revision."""
+    from kernel.database import create_db_engine
+    from kernel.migrations import upgrade
+
+    upgrade(create_db_engine(database_url), _script_location(package))
+
+
+@db_app.command("revision")
+def db_revision(
+    package: Annotated[str, typer.Argument(help="building block, e.g. registry")],
+    message: Annotated[str, typer.Option("-m", "--message")],
+) -> None:
+    """Write a new migration from the models (against a scratch SQLite database)."""
+    import tempfile
+
+    from kernel.database import create_db_engine
+    from kernel.migrations import make_revision, upgrade
+
+    location = _script_location(package)
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_db_engine(f"sqlite:///{scratch}/scratch.db")
+        upgrade(engine, location)
+        make_revision(engine, location, message)
+
+
+def _script_location(package: str) -> str:
+    if package not in MIGRATION_PACKAGES:
+        raise typer.BadParameter(f"one of {', '.join(MIGRATION_PACKAGES)}")
+    return MIGRATION_PACKAGES[package]
+
+
+def main() -> None:
+    app()
