@@ -108,3 +108,26 @@ _REGISTERED.setdefault(Problem.slug, Problem)
 def problem_types() -> dict[str, type[Problem]]:
     """Every problem type declared so far, by slug (for documentation and tests)."""
     return dict(_REGISTERED)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the problem statuses a route can return."""
+    schema = {
+        "type": "object",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+        },
+        "additionalProperties": True,
+    }
+    return {
+        status: {
+            "description": "Problem details (RFC 9457)",
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }

@@ -16,10 +16,18 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kernel.problems import BodyTooLarge, InvalidRequest, NotFound, Problem, problem_types
+from kernel.problems import (
+    BodyTooLarge,
+    InvalidRequest,
+    NotFound,
+    Problem,
+    problem_responses,
+    problem_types,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("kernel.service")
@@ -57,19 +65,44 @@ def install_problem_handlers(app: FastAPI) -> None:
         problem = InvalidRequest(f"{len(errors)} validation error(s)", errors=errors)
         return problem_response(problem, request.url.path)
 
+    @app.exception_handler(ValidationError)
+    async def _invalid_domain(request: Request, exc: ValidationError) -> JSONResponse:
+        # A domain model refused a value the edge model let through: still the caller's
+        # error (422), never a 500.
+        errors = [
+            {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        problem = InvalidRequest(f"{len(errors)} validation error(s)", errors=errors)
+        return problem_response(problem, request.url.path)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return problem_response(NotFound(str(exc.detail)), request.url.path)
         body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code}
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; RFC 9110 §15.5.6
+            # wants every method the resource supports.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(
-            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
+            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
         return problem_response(Problem("the service failed; see its log"), request.url.path)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 class RequestContextMiddleware:
@@ -141,7 +174,7 @@ class _BodyLimitExceeded(Exception):
 
 
 def _problem_docs_router() -> APIRouter:
-    router = APIRouter(tags=["problems"])
+    router = APIRouter(tags=["problems"], responses=problem_responses(404))
 
     @router.get("/problems", summary="Every problem type this service can return")
     def list_problem_types() -> list[dict[str, Any]]:

@@ -19,24 +19,28 @@ from starlette.concurrency import run_in_threadpool
 
 from kernel.database import session_scope
 from kernel.pagination import Page, decode_cursor, encode_cursor
+from kernel.problems import problem_responses
 from registry import service
 from registry.errors import ImportFormatError, ImportRejected, InvalidIdentifier
 from registry.identifiers import EntityType, parse_id
 from registry.models import (
+    CODE_PATTERN,
     Address,
     Identity,
     IdentityDraft,
     Instant,
+    IsoDate,
     LegacyMapping,
     LegacyRef,
     LegacyScheme,
     PersonalRecord,
+    QueryInstant,
     Relation,
 )
 from registry.rows import check_utf8, parse_rows, read_csv, read_ndjson
 from registry.store import Window
 
-router = APIRouter(tags=["registry"])
+router = APIRouter(tags=["registry"], responses=problem_responses(400, 404, 409, 413, 422))
 IST = ZoneInfo("Asia/Kolkata")
 
 
@@ -65,12 +69,9 @@ class IdentityPatch(BaseModel):
     attributes: dict[str, Any] | None = None
 
 
-class LegacyIdRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LegacyIdRequest(LegacyRef):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scheme: LegacyScheme
-    scope: str = Field(min_length=1, max_length=32)
-    value: str = Field(min_length=1, max_length=64)
     valid_from: Instant | None = None
 
 
@@ -144,8 +145,8 @@ def list_identities(
     under: str | None = Query(
         default=None, max_length=64, description="an ancestor in the topology"
     ),
-    at: datetime | None = Query(default=None, description="topology as of this instant"),
-    on: date | None = Query(default=None, description="topology on this day (IST)"),
+    at: QueryInstant | None = Query(default=None, description="topology as of this instant"),
+    on: IsoDate | None = Query(default=None, description="topology on this day (IST)"),
     limit: int = Query(default=100, ge=1, le=1000),
     cursor: str | None = Query(default=None, max_length=512),
 ) -> Page[Identity]:
@@ -253,8 +254,8 @@ def relate(ies_id: str, body: RelationRequest, request: Request) -> Relation:
 def children(
     ies_id: str,
     request: Request,
-    at: datetime | None = None,
-    on: date | None = None,
+    at: QueryInstant | None = None,
+    on: IsoDate | None = None,
 ) -> list[Relation]:
     with session_scope(_engine(request)) as session:
         return service.children_of(session, ies_id, _window(at, on))
@@ -303,9 +304,9 @@ def put_personal(ies_id: str, record: PersonalRecord, request: Request) -> Perso
 def resolve(
     request: Request,
     scheme: LegacyScheme,
-    scope: str = Query(min_length=1, max_length=32),
+    scope: str = Query(min_length=1, max_length=32, pattern=CODE_PATTERN),
     value: str = Query(min_length=1, max_length=64),
-    at: datetime | None = None,
+    at: QueryInstant | None = None,
 ) -> LegacyMapping:
     ref = LegacyRef(scheme=scheme, scope=scope, value=value)
     if at is not None and at.tzinfo is None:

@@ -21,17 +21,20 @@ _D = (
     (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
     (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
 )
-# The position-dependent permutation, applied (i mod 8) times.
-_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 8, 7, 6, 0),
-    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
-    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)
+# The position-dependent permutation: position i uses the base permutation applied
+# (i mod 8) times. Derived rather than transcribed: a mistyped row silently lets some
+# transpositions through (the property tests caught exactly that once).
+_BASE = (1, 5, 7, 6, 2, 8, 3, 0, 9, 4)
+
+
+def _powers(base: tuple[int, ...], count: int) -> tuple[tuple[int, ...], ...]:
+    rows = [tuple(range(10))]
+    for _ in range(count - 1):
+        rows.append(tuple(base[x] for x in rows[-1]))
+    return tuple(rows)
+
+
+_P = _powers(_BASE, 8)
 # The inverse in D5.
 _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 

@@ -86,11 +86,8 @@ def import_file(
             file.open("rb") as raw,
         ):
             task = progress.add_task("import", total=size, rows=0)
-            text = io.TextIOWrapper(
-                _CountingReader(raw, progress, task),  # type: ignore[arg-type]
-                encoding="utf-8-sig",
-                newline="",
-            )
+            counted = io.BufferedReader(_CountingReader(raw, progress, task), 1 << 16)
+            text = io.TextIOWrapper(counted, encoding="utf-8-sig", newline="")
             rows = read_csv(text) if fmt == "csv" else read_ndjson(text)
             with session_scope(engine) as session:
                 result = service.import_rows(

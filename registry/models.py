@@ -8,15 +8,17 @@ were on feeder F on date D") are answered from data, not from identifiers.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictFloat,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -96,11 +98,10 @@ def _no_personal_data(value: str) -> str:
     return value
 
 
+CODE_PATTERN = r"^[A-Za-z0-9_.\-/&() ]+$"
 Code = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-/ ]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=CODE_PATTERN),
     AfterValidator(_no_personal_data),
 ]
 Label = Annotated[
@@ -117,15 +118,28 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-Instant = Annotated[datetime, AfterValidator(utc)]
+_NUMERIC = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*$")
+
+
+def _iso_text(value: Any) -> Any:
+    """On the wire a time is ISO 8601 text; a bare number (an epoch?) is refused, not guessed."""
+    if isinstance(value, int | float | bool) or (isinstance(value, str) and _NUMERIC.match(value)):
+        raise ValueError("a time is ISO 8601 text, e.g. 2026-04-01T00:00:00+05:30 or 2026-04-01")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(utc)]
+# A query parameter's instant: may omit the zone (the API reads it as IST).
+QueryInstant = Annotated[datetime, BeforeValidator(_iso_text)]
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
 
 
 class GeoPoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # India's extent with a margin: a point outside is a data error, not an address.
-    lat: float = Field(ge=6.0, le=38.0)
-    lon: float = Field(ge=68.0, le=98.0)
+    lat: StrictFloat = Field(ge=6.0, le=38.0)
+    lon: StrictFloat = Field(ge=68.0, le=98.0)
 
 
 class Address(BaseModel):

@@ -102,6 +102,16 @@ def _parent_ref(text: str) -> ParentRef:
     return ParentRef(id=text)
 
 
+def _number(value: Any) -> Any:
+    """A CSV cell holding a coordinate; left as is (and refused by the model) if not numeric."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _coerce_attribute(value: Any) -> Any:
     """CSV cells are text; numbers and booleans in attributes are typed by the model."""
     if not isinstance(value, str):
@@ -123,7 +133,7 @@ def draft_from_row(row: dict[str, Any]) -> IdentityDraft:
         fields["id"] = str(row["id"]).strip()
     address = {c: row[c] for c in ADDRESS_COLUMNS if not _blank(row.get(c))}
     if not _blank(row.get("lat")) or not _blank(row.get("lon")):
-        address["geo"] = {"lat": row.get("lat"), "lon": row.get("lon")}
+        address["geo"] = {"lat": _number(row.get("lat")), "lon": _number(row.get("lon"))}
     fields["address"] = address
     fields["attributes"] = {
         k[5:]: _coerce_attribute(v)
@@ -172,13 +182,20 @@ def parse_row(line: int, row: dict[str, Any]) -> IdentityDraft | RowError:
         location = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
         return RowError(line, f"{message} (value: {_short(first.get('input'))})", location)
-    except InvalidAttributes as exc:
-        errors = exc.extensions.get("errors") or [{}]
-        return RowError(line, exc.detail, "attributes." + str(errors[0].get("location", "")))
     except RegistryProblem as exc:
-        return RowError(line, exc.detail)
+        return row_error(line, exc)
     except (ValueError, TypeError) as exc:
         return RowError(line, str(exc))
+
+
+def row_error(line: int, problem: RegistryProblem) -> RowError:
+    """The row-report form of a problem, naming the attribute where there is one."""
+    if isinstance(problem, InvalidAttributes):
+        first = (problem.extensions.get("errors") or [{}])[0]
+        location = str(first.get("location", ""))
+        message = first.get("message", problem.detail)
+        return RowError(line, f"{location}: {message}", "attr." + location)
+    return RowError(line, problem.detail)
 
 
 def _short(value: Any) -> str:

@@ -45,7 +45,7 @@ from registry.models import (
     now_utc,
     validate_attributes,
 )
-from registry.rows import RowError
+from registry.rows import RowError, row_error
 from registry.store import (
     IdempotencyRow,
     IdentityRow,
@@ -189,7 +189,7 @@ def apply_drafts(
                 audit_creations,
             )
         except RegistryProblem as problem:
-            outcome = Outcome(line, "failed", error=RowError(line, problem.detail), problem=problem)
+            outcome = Outcome(line, "failed", error=row_error(line, problem), problem=problem)
         outcomes.append(outcome)
 
     store.insert_identities(pending.identities)
@@ -773,6 +773,7 @@ def import_rows(
     if progress is not None:
         progress(report.rows)
 
+    report.errors.sort(key=lambda e: int(e["line"]))
     if atomic and report.failed:
         session.rollback()
         report.status = "rejected"
@@ -812,9 +813,28 @@ def get_import(session: Session, job_id: str) -> ImportReport:
 def export_rows(
     session: Session, entity_type: EntityType | None, batch: int = 5000
 ) -> Iterator[dict[str, Any]]:
-    """Every identity as flat import rows (one per legacy identifier), in id order,
-    so an export re-imports into another registry with the same identifiers."""
-    store = RegistryStore(session)
+    """Every identity as flat import rows (one per legacy identifier), parents before
+    children, so an export re-imports into another registry with the same identifiers."""
+    for one_type in [entity_type] if entity_type else EXPORT_ORDER:
+        yield from _export_type(RegistryStore(session), one_type, batch)
+
+
+# Parents before children: an import resolves a parent only if it came earlier.
+EXPORT_ORDER = (
+    EntityType.SUBSTATION,
+    EntityType.FEEDER,
+    EntityType.DISTRIBUTION_TRANSFORMER,
+    EntityType.CONSUMER,
+    EntityType.CONNECTION,
+    EntityType.DER,
+    EntityType.EV_CHARGER,
+    EntityType.METER,
+)
+
+
+def _export_type(
+    store: RegistryStore, entity_type: EntityType, batch: int
+) -> Iterator[dict[str, Any]]:
     after: str | None = None
     while True:
         rows = store.search(

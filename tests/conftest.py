@@ -68,9 +68,13 @@ class _Databases:
             for location in script_locations:
                 upgrade(engine, location)
             if BACKEND == "sqlite":
-                with engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-                    conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+                raw = (
+                    engine.raw_connection()
+                )  # autocommit: a checkpoint cannot run in a transaction
+                try:
+                    raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    raw.close()
             engine.dispose()
             database = make_url(url).database
             assert database is not None
