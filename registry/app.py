@@ -14,6 +14,7 @@ from kernel.migrations import upgrade
 from kernel.service import LazyApp, create_service_app
 from kernel.settings import ServiceSettings
 from registry.api import router
+from registry.directory.api import install_directory
 
 MIGRATIONS = "registry:migrations"
 
@@ -51,6 +52,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.settings = settings
+    install_directory(app, engine)
     return app
 
 

@@ -18,12 +18,14 @@ from kernel.migrations import upgrade
 from kernel.problems import Problem
 from registry import service
 from registry.app import MIGRATIONS, RegistrySettings
+from registry.directory.cli import app as directory_app
 from registry.identifiers import parse_id
 from registry.models import LegacyRef
 from registry.rows import check_utf8, parse_rows, read_csv, read_ndjson
 
 app = typer.Typer(help="Identity & addressing: import, resolve, export.", no_args_is_help=True)
 console = Console(stderr=True)
+app.add_typer(directory_app, name="directory")
 
 DatabaseOption = Annotated[
     str | None,

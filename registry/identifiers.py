@@ -12,8 +12,10 @@ mistyped digit.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
+import struct
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -77,9 +79,33 @@ class IesId:
         return f"{self.type.prefix}{self.digits}"
 
 
+class _RandomPayloads(threading.local):
+    """Uniform random 15-digit payloads from the OS's CSPRNG, drawn in blocks.
+
+    A bulk import issues a million identifiers; one urandom call per identifier was
+    a third of its time. 50 random bits cover 10**15 (rejection keeps it uniform).
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+
+    def take(self) -> int:
+        if not self.pending:
+            block = os.urandom(8 * 1024)
+            self.pending = [
+                v for (raw,) in struct.iter_unpack("<Q", block) if (v := raw & _MASK) < _LIMIT
+            ]
+        return self.pending.pop()
+
+
+_LIMIT = 10**PAYLOAD_DIGITS
+_MASK = (1 << 50) - 1
+_payloads = _RandomPayloads()
+
+
 def new_id(entity_type: EntityType) -> IesId:
     """A fresh random identifier of ``entity_type`` (uniqueness is the store's job)."""
-    payload = f"{secrets.randbelow(10**PAYLOAD_DIGITS):0{PAYLOAD_DIGITS}d}"
+    payload = f"{_payloads.take():0{PAYLOAD_DIGITS}d}"
     return IesId(entity_type, payload + verhoeff_digit(entity_type.code + payload))
 
 

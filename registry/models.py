@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -73,6 +74,8 @@ INDIAN_STATES: frozenset[str] = frozenset(
 )
 
 _PHONE = re.compile(r"(?<!\d)(?:\+?91[\s-]?)?[6-9]\d{9}(?!\d)")
+# Every mobile number (ten digits) and Aadhaar number (4-4-4) contains this.
+_CANDIDATE = re.compile(r"\d{4}[\s-]?\d{4}[\s-]?\d{2}")
 _TWELVE_DIGITS = re.compile(r"(?<!\d)\d{4}[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
 
 
@@ -82,6 +85,8 @@ def personal_datum_in(text: str) -> str | None:
     DPDP Act 2023 s.8(7)/data minimisation: identity records and URLs must not
     carry them; a free-text field that does is refused rather than stored.
     """
+    if not _CANDIDATE.search(text):  # fast path: too few digits in a row for either
+        return None
     if _PHONE.search(text):
         return "an Indian mobile number"
     for match in _TWELVE_DIGITS.finditer(text):
@@ -244,6 +249,23 @@ ATTRIBUTE_MODELS: dict[EntityType, type[_Attributes]] = {
 def validate_attributes(entity_type: EntityType, raw: dict[str, Any]) -> dict[str, Any]:
     """The attributes of ``entity_type`` as stored (unset fields dropped), or refuse them."""
     try:
+        key = (entity_type, tuple(sorted(raw.items())))
+        hash(key)
+    except TypeError:  # unhashable values (a list): validate without the cache
+        return _validate_attributes(entity_type, raw)
+    return dict(_validate_attributes_cached(key))
+
+
+@lru_cache(maxsize=4096)
+def _validate_attributes_cached(
+    key: tuple[EntityType, tuple[tuple[str, Any], ...]],
+) -> tuple[tuple[str, Any], ...]:
+    """Bulk imports repeat the same few attribute sets a million times: validate each once."""
+    return tuple(_validate_attributes(key[0], dict(key[1])).items())
+
+
+def _validate_attributes(entity_type: EntityType, raw: dict[str, Any]) -> dict[str, Any]:
+    try:
         model = ATTRIBUTE_MODELS[entity_type].model_validate(raw)
     except ValidationError as exc:
         errors = [
@@ -284,7 +306,7 @@ class LegacyRef(BaseModel):
         AfterValidator(_no_personal_data),
     ]
 
-    @property
+    @cached_property
     def key(self) -> str:
         """One string per legacy identifier: the unique key the store indexes.
 

@@ -15,12 +15,13 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
 from registry.errors import ImportFormatError, InvalidAttributes, RegistryProblem
-from registry.models import IdentityDraft, LegacyRef, ParentRef
+from registry.models import IdentityDraft
 
 ADDRESS_COLUMNS = ("state", "discom", "circle", "division", "subdivision", "pincode")
 PLAIN_COLUMNS = frozenset(
@@ -91,15 +92,10 @@ def check_columns(columns: Iterable[str]) -> None:
         raise ImportFormatError(f"unknown column(s): {', '.join(unknown)}", columns=columns)
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def _parent_ref(text: str) -> ParentRef:
-    text = text.strip()
-    if ":" in text:
-        return ParentRef(legacy=LegacyRef.parse(text))
-    return ParentRef(id=text)
+def _present(value: Any) -> bool:
+    if type(value) is str:  # the common case, first
+        return bool(value) and not value.isspace()
+    return value is not None
 
 
 def _number(value: Any) -> Any:
@@ -126,46 +122,80 @@ def _coerce_attribute(value: Any) -> Any:
     return int(number) if number.is_integer() and "." not in text else number
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where each part of a draft sits among a file's columns, worked out once per header."""
+
+    address: tuple[str, ...]
+    attributes: tuple[tuple[str, str], ...]
+    parents: tuple[tuple[str, str], ...]
+    personal: tuple[tuple[str, str], ...]
+    has_geo: bool
+    has_parent_group: bool
+
+
+@lru_cache(maxsize=64)
+def _plan(columns: tuple[str, ...]) -> _Plan:
+    return _Plan(
+        address=tuple(c for c in ADDRESS_COLUMNS if c in columns),
+        attributes=tuple((c, c[5:]) for c in columns if c.startswith("attr.")),
+        parents=tuple((c, c[7:]) for c in columns if c.startswith("parent.")),
+        personal=tuple((c, c[9:]) for c in columns if c in PERSONAL_COLUMNS),
+        has_geo="lat" in columns or "lon" in columns,
+        has_parent_group="parent_type" in columns,
+    )
+
+
+def _parent_fields(text: str) -> dict[str, Any]:
+    """``parent.<type>`` cells: an IES id, or a legacy ``scheme:scope:value``."""
+    text = text.strip()
+    if ":" not in text:
+        return {"id": text}
+    parts = text.split(":", 2)
+    if len(parts) != 3:
+        raise ValueError("a legacy reference is scheme:scope:value")
+    return {"legacy": {"scheme": parts[0], "scope": parts[1], "value": parts[2]}}
+
+
 def draft_from_row(row: dict[str, Any]) -> IdentityDraft:
-    """Translate one flat row to a draft, or raise ValidationError/RegistryProblem."""
-    fields: dict[str, Any] = {"type": row.get("type")}
-    if not _blank(row.get("id")):
+    """Translate one flat row to a draft, or raise ValidationError/RegistryProblem.
+
+    Bulk imports call this a million times, so the columns are classified once per
+    header (:func:`_plan`) and pydantic validates the whole draft in one call.
+    """
+    plan = _plan(tuple(row))
+    get = row.get
+    fields: dict[str, Any] = {"type": get("type")}
+    if _present(get("id")):
         fields["id"] = str(row["id"]).strip()
-    address = {c: row[c] for c in ADDRESS_COLUMNS if not _blank(row.get(c))}
-    if not _blank(row.get("lat")) or not _blank(row.get("lon")):
-        address["geo"] = {"lat": _number(row.get("lat")), "lon": _number(row.get("lon"))}
+    address = {c: row[c] for c in plan.address if _present(row[c])}
+    if plan.has_geo and (_present(get("lat")) or _present(get("lon"))):
+        address["geo"] = {"lat": _number(get("lat")), "lon": _number(get("lon"))}
     fields["address"] = address
     fields["attributes"] = {
-        k[5:]: _coerce_attribute(v)
-        for k, v in row.items()
-        if k.startswith("attr.") and not _blank(v)
+        name: _coerce_attribute(row[c]) for c, name in plan.attributes if _present(row[c])
     }
-    legacy = [row.get("legacy_scheme"), row.get("legacy_scope"), row.get("legacy_id")]
-    if any(not _blank(v) for v in legacy):
-        fields["legacy_ids"] = [{"scheme": legacy[0], "scope": legacy[1], "value": legacy[2]}]
-    parents: dict[str, ParentRef] = {}
-    for key, value in row.items():
-        if key.startswith("parent.") and not _blank(value):
-            parents[key[7:]] = _parent_ref(str(value))
-    if not _blank(row.get("parent_type")):
-        if not _blank(row.get("parent_id")):
-            ref = ParentRef(id=str(row["parent_id"]).strip())
+    scheme, scope, value = get("legacy_scheme"), get("legacy_scope"), get("legacy_id")
+    if _present(scheme) or _present(scope) or _present(value):
+        fields["legacy_ids"] = [{"scheme": scheme, "scope": scope, "value": value}]
+    parents = {name: _parent_fields(str(row[c])) for c, name in plan.parents if _present(row[c])}
+    if plan.has_parent_group and _present(get("parent_type")):
+        if _present(get("parent_id")):
+            reference: dict[str, Any] = {"id": str(row["parent_id"]).strip()}
         else:
-            ref = ParentRef(
-                legacy=LegacyRef.model_validate(
-                    {
-                        "scheme": row.get("parent_legacy_scheme"),
-                        "scope": row.get("parent_legacy_scope"),
-                        "value": row.get("parent_legacy_id"),
-                    }
-                )
-            )
-        parents[str(row["parent_type"]).strip()] = ref
+            reference = {
+                "legacy": {
+                    "scheme": get("parent_legacy_scheme"),
+                    "scope": get("parent_legacy_scope"),
+                    "value": get("parent_legacy_id"),
+                }
+            }
+        parents[str(row["parent_type"]).strip()] = reference
     fields["parents"] = parents
-    personal = {k[9:]: v for k, v in row.items() if k in PERSONAL_COLUMNS and not _blank(v)}
+    personal = {name: row[c] for c, name in plan.personal if _present(row[c])}
     if personal:
         fields["personal"] = personal
-    if not _blank(row.get("valid_from")):
+    if _present(get("valid_from")):
         fields["valid_from"] = row["valid_from"]
     draft = IdentityDraft.model_validate(fields)
     if draft.id is None and not draft.legacy_ids:

@@ -128,6 +128,7 @@ class _Pending:
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     personal: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    now_db: datetime | None = None
 
 
 def _address_values(address: Address) -> dict[str, Any]:
@@ -171,6 +172,7 @@ def apply_drafts(
     open_parents = store.open_parents(known_types)
 
     pending = _Pending()
+    pending.now_db = to_db(now)
     batch_rows: dict[str, dict[str, Any]] = {}
     outcomes: list[Outcome] = []
     for line, draft in items:
@@ -221,6 +223,7 @@ def _apply_one(
     entity_type = draft.type
     attributes = validate_attributes(entity_type, draft.attributes)
     valid_from = draft.valid_from or now
+    valid_from_db = pending.now_db if valid_from is now and pending.now_db else to_db(valid_from)
     given = str(parse_id(draft.id, expected=entity_type)) if draft.id else None
 
     # Which identity does this draft name?
@@ -265,8 +268,8 @@ def _apply_one(
             "status": Status.ACTIVE.value,
             **address,
             "attributes": attributes,
-            "created_at": to_db(now),
-            "updated_at": to_db(now),
+            "created_at": pending.now_db,
+            "updated_at": pending.now_db,
         }
         pending.identities.append(row)
         batch_rows[ies_id] = row
@@ -320,7 +323,7 @@ def _apply_one(
                 "scope": legacy.scope,
                 "value": legacy.value,
                 "ies_id": ies_id,
-                "valid_from": to_db(valid_from),
+                "valid_from": valid_from_db,
                 "valid_to": None,
             }
         )
@@ -347,7 +350,7 @@ def _apply_one(
             child_type=entity_type.value,
             parent_id=parent_id,
             parent_type=parent_type.value,
-            valid_from=to_db(valid_from),
+            valid_from=valid_from_db,
             valid_to=None,
         )
         pending.relations.append(
