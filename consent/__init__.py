@@ -1,0 +1,1 @@
+"""Consent layer: consent artefacts, lifecycle and enforcement on consented fetches."""
