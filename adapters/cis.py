@@ -195,13 +195,14 @@ def rows_for(
         **address,
         "attr.category": category,
         "attr.sanctioned_load_kw": f"{load:g}",
-        "attr.consumer": consumer_id,
+        # The consumer holds the connection: a relation with history in the registry.
+        "parent.consumer": f"{mapping.consumer.legacy_scheme}:{mapping.discom}:{consumer_id}",
     }
     if valid_from:
         connection["valid_from"] = valid_from
     contract = _cell(record, mapping.connection.contract)
-    if contract:
-        connection["attr.contract"] = contract
+    if contract:  # the SAP contract is one more legacy identifier of the same connection
+        connection["also_known_as"] = f"sap_isu_contract:{mapping.discom}:{contract}"
     manufacturer = _cell(record, mapping.meter.manufacturer) or mapping.meter.default_manufacturer
     meter = {
         "type": "meter",

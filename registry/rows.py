@@ -31,6 +31,7 @@ PLAIN_COLUMNS = frozenset(
         "legacy_scheme",
         "legacy_scope",
         "legacy_id",
+        "also_known_as",
         "valid_from",
         "lat",
         "lon",
@@ -147,7 +148,8 @@ def _plan(columns: tuple[str, ...]) -> _Plan:
 
 
 def _parent_fields(text: str) -> dict[str, Any]:
-    """``parent.<type>`` cells: an IES id, or a legacy ``scheme:scope:value``."""
+    """``parent.<type>`` (and ``also_known_as``) cells: an IES id, or a legacy
+    ``scheme:scope:value``."""
     text = text.strip()
     if ":" not in text:
         return {"id": text}
@@ -176,8 +178,14 @@ def draft_from_row(row: dict[str, Any]) -> IdentityDraft:
         name: _coerce_attribute(row[c]) for c, name in plan.attributes if _present(row[c])
     }
     scheme, scope, value = get("legacy_scheme"), get("legacy_scope"), get("legacy_id")
+    legacy_ids: list[dict[str, Any]] = []
     if _present(scheme) or _present(scope) or _present(value):
-        fields["legacy_ids"] = [{"scheme": scheme, "scope": scope, "value": value}]
+        legacy_ids.append({"scheme": scheme, "scope": scope, "value": value})
+    also = get("also_known_as")
+    if _present(also):  # more legacy identifiers of the same entity: scheme:scope:value;…
+        legacy_ids.extend(_parent_fields(ref)["legacy"] for ref in str(also).split(";") if ref.strip())
+    if legacy_ids:
+        fields["legacy_ids"] = legacy_ids
     parents = {name: _parent_fields(str(row[c])) for c, name in plan.parents if _present(row[c])}
     if plan.has_parent_group and _present(get("parent_type")):
         if _present(get("parent_id")):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_plain_csv_gives_consumer_connection_and_meter_rows(tmp_path: Path) -> N
     }
     assert connection["attr.category"] == "domestic"
     assert connection["attr.sanctioned_load_kw"] == "3"
-    assert connection["attr.consumer"] == "170010012345"
+    assert connection["parent.consumer"] == "discom_consumer_number:MSEDCL:170010012345"
     assert "personal.name" not in connection
     assert (meter["legacy_scope"], meter["parent_type"], meter["parent_legacy_id"]) == (
         "Genus",
@@ -88,7 +89,7 @@ def test_sap_isu_extract_maps_installation_contract_and_units(tmp_path: Path) ->
     assert connection["legacy_scheme"] == "sap_isu_installation"
     assert connection["attr.sanctioned_load_kw"] == "7.4"  # W in the extract
     assert connection["attr.category"] == "ev_charging"
-    assert connection["attr.contract"] == "5000123457"
+    assert connection["also_known_as"] == "sap_isu_contract:BESCOM:5000123457"
     assert connection["valid_from"] == "2024-01-15T00:00:00+05:30"
     assert result.rows[4]["attr.kind"] == "bidirectional"
 
@@ -100,3 +101,39 @@ def test_rows_are_accepted_by_the_registry_bulk_import_parser(tmp_path: Path) ->
     errors = [item for _, item in parsed if isinstance(item, registry_rows.RowError)]
     assert errors == []
     assert len(parsed) == len(rows)
+
+
+def test_cis_rows_import_into_a_real_registry_with_the_topology_and_personal_data_apart(
+    tmp_path: Path, make_database
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from registry.app import RegistrySettings, create_app
+
+    rows = _import(SAP, "bescom-sap-isu.yaml", tmp_path).rows
+    ndjson = "\n".join(json.dumps(r) for r in rows) + "\n"
+    url = make_database("registry:migrations")
+    app = create_app(RegistrySettings(database_url=url, migrate_on_start=False))
+    with TestClient(app) as client:
+        headers = {"content-type": "application/x-ndjson"}
+        report = client.post("/imports", content=ndjson, headers=headers).json()
+        assert report["failed"] == 0, report["errors"]
+        assert report["created"] == 5  # one consumer, two connections, two meters
+        again = client.post("/imports", content=ndjson, headers=headers).json()
+        assert (again["created"], again["updated"]) == (0, 0)
+
+        def resolve(scheme: str, value: str) -> str:
+            params = {"scheme": scheme, "scope": "BESCOM", "value": value}
+            response = client.get("/resolve", params=params)
+            assert response.status_code == 200, response.text
+            return str(response.json()["ies_id"])
+
+        connection = resolve("sap_isu_installation", "4000123457")
+        assert resolve("sap_isu_contract", "5000123457") == connection
+        relations = client.get(f"/identities/{connection}/relations").json()
+        consumer = next(r["parent"] for r in relations if r["parent_type"] == "consumer")
+        assert client.get(f"/identities/{consumer}/personal").json()["name"] == "Meena R"
+        assert "Meena" not in client.get(f"/identities/{consumer}").text
+        meters = client.get("/identities", params={"under": connection, "type": "meter"}).json()
+        assert len(meters["items"]) == 1
+    app.state.engine.dispose()
