@@ -183,7 +183,8 @@ def draft_from_row(row: dict[str, Any]) -> IdentityDraft:
         legacy_ids.append({"scheme": scheme, "scope": scope, "value": value})
     also = get("also_known_as")
     if _present(also):  # more legacy identifiers of the same entity: scheme:scope:value;…
-        legacy_ids.extend(_parent_fields(ref)["legacy"] for ref in str(also).split(";") if ref.strip())
+        refs = [ref for ref in str(also).split(";") if ref.strip()]
+        legacy_ids.extend(_parent_fields(ref)["legacy"] for ref in refs)
     if legacy_ids:
         fields["legacy_ids"] = legacy_ids
     parents = {name: _parent_fields(str(row[c])) for c, name in plan.parents if _present(row[c])}
