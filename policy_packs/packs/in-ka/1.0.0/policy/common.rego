@@ -1,0 +1,16 @@
+# Helpers shared by the domain modules of this pack.
+package ies.ka.v1.common
+
+import rego.v1
+
+# Paths (dotted) of `required` that are absent or null in `doc`.
+missing(doc, required) := {path |
+	some path in required
+	object.get(doc, split(path, "."), null) == null
+}
+
+day_ns(date) := time.parse_ns("2006-01-02", date)
+
+days_between(from, to) := (day_ns(to) - day_ns(from)) / 86400000000000
+
+day_text(ns) := time.format([ns, "UTC", "2006-01-02"])
