@@ -307,12 +307,13 @@ def resolve(
     scope: str = Query(min_length=1, max_length=32, pattern=CODE_PATTERN),
     value: str = Query(min_length=1, max_length=64),
     at: QueryInstant | None = None,
+    type: EntityType | None = Query(default=None, description="when one number names several"),
 ) -> LegacyMapping:
     ref = LegacyRef(scheme=scheme, scope=scope, value=value)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=IST)
     with session_scope(_engine(request)) as session:
-        return service.resolve_legacy(session, ref, at)
+        return service.resolve_legacy(session, ref, at, type)
 
 
 _FORMATS = {

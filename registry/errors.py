@@ -41,6 +41,16 @@ class LegacyIdNotFound(RegistryProblem):
     description = "No mapping from this legacy identifier was valid at the time asked."
 
 
+class AmbiguousLegacyId(RegistryProblem):
+    slug = "ambiguous-legacy-id"
+    title = "The legacy identifier names identities of several types"
+    status = 409
+    beckn_code = "40903"
+    description = (
+        "Ask again with `type`: the source system uses the number for more than one thing."
+    )
+
+
 class DuplicateLegacyId(RegistryProblem):
     slug = "duplicate-legacy-id"
     title = "The legacy identifier is already mapped"

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from kernel.problems import IdempotencyConflict
 from registry.errors import (
+    AmbiguousLegacyId,
     DuplicateLegacyId,
     IdentityNotFound,
     IdentityRetired,
@@ -58,6 +59,14 @@ from registry.store import (
     to_db,
 )
 from registry.topology import check_relation
+
+
+def typed_key(entity_type: EntityType, ref: LegacyRef) -> str:
+    """The stored key of a legacy identifier: unique per entity type, because a
+    discom's one consumer number often names both the account holder and the
+    service connection (MSEDCL does), and both get identities of their own."""
+    return f"{entity_type.value}|{ref.key}"
+
 
 ADDRESS_FIELDS = ("state", "discom", "circle", "division", "subdivision", "pincode")
 
@@ -154,12 +163,12 @@ def apply_drafts(
     legacy_keys: set[str] = set()
     ids: set[str] = set()
     for _, draft in items:
-        legacy_keys.update(ref.key for ref in draft.legacy_ids)
+        legacy_keys.update(typed_key(draft.type, ref) for ref in draft.legacy_ids)
         if draft.id:
             ids.add(draft.id)
-        for parent in draft.parents.values():
+        for parent_type, parent in draft.parents.items():
             if parent.legacy is not None:
-                legacy_keys.add(parent.legacy.key)
+                legacy_keys.add(typed_key(parent_type, parent.legacy))
             elif parent.id is not None:
                 ids.add(parent.id)
     open_legacy = {k: row.ies_id for k, row in store.open_legacy(legacy_keys).items()}
@@ -227,7 +236,8 @@ def _apply_one(
     given = str(parse_id(draft.id, expected=entity_type)) if draft.id else None
 
     # Which identity does this draft name?
-    named = {open_legacy[ref.key] for ref in draft.legacy_ids if ref.key in open_legacy}
+    keys = [typed_key(entity_type, ref) for ref in draft.legacy_ids]
+    named = {open_legacy[key] for key in keys if key in open_legacy}
     if given is not None:
         stray = named - {given}
         if stray:
@@ -292,11 +302,17 @@ def _apply_one(
         )
         if current_values.get("status") == Status.RETIRED.value:
             raise IdentityRetired(f"{ies_id} is retired")
-        changes = {
-            k: v
-            for k, v in {**address, "attributes": attributes}.items()
-            if current_values.get(k) != v
-        }
+        # A sync touches only what the row states: a row that only relates an entity
+        # (or adds a legacy id) leaves its address and attributes alone.
+        stated = {f for f in draft.address.model_fields_set if f != "geo"}
+        if "geo" in draft.address.model_fields_set:
+            stated |= {"lat", "lon"}
+        proposed: dict[str, Any] = {k: address[k] for k in stated}
+        if draft.attributes:
+            proposed["attributes"] = validate_attributes(
+                entity_type, {**current_values.get("attributes", {}), **draft.attributes}
+            )
+        changes = {k: v for k, v in proposed.items() if current_values.get(k) != v}
         if changes:
             if current is None:
                 batch_rows[ies_id].update(changes)
@@ -308,17 +324,18 @@ def _apply_one(
             result = "updated"
 
     for legacy in draft.legacy_ids:
-        if open_legacy.get(legacy.key) == ies_id:
+        key = typed_key(entity_type, legacy)
+        if open_legacy.get(key) == ies_id:
             continue
         if not is_new:
-            for mapped in store.legacy_overlapping(legacy.key, valid_from):
+            for mapped in store.legacy_overlapping(key, valid_from):
                 if mapped.ies_id != ies_id:
                     raise DuplicateLegacyId(
                         f"{legacy} is mapped to {mapped.ies_id} after {valid_from:%Y-%m-%d}"
                     )
         pending.legacy.append(
             {
-                "legacy_key": legacy.key,
+                "legacy_key": key,
                 "scheme": legacy.scheme.value,
                 "scope": legacy.scope,
                 "value": legacy.value,
@@ -327,7 +344,7 @@ def _apply_one(
                 "valid_to": None,
             }
         )
-        open_legacy[legacy.key] = ies_id
+        open_legacy[key] = ies_id
         if result == "unchanged":
             result = "updated"
         if not is_new:
@@ -392,7 +409,7 @@ def _resolve_parent(
             raise IdentityNotFound(f"parent {parent_id} is not in the registry")
         return parent_id
     assert ref.legacy is not None
-    parent_id_or_none = open_legacy.get(ref.legacy.key)
+    parent_id_or_none = open_legacy.get(typed_key(parent_type, ref.legacy))
     if parent_id_or_none is None:
         raise LegacyIdNotFound(
             f"parent {ref.legacy} is not mapped (parents must come earlier in the file)"
@@ -536,7 +553,7 @@ def add_legacy_id(
     if outcome.problem is not None:
         raise outcome.problem
     for mapping in RegistryStore(session).legacy_of(row.id):
-        if mapping.legacy_key == ref.key and mapping.valid_to is None:
+        if mapping.legacy_key == typed_key(EntityType(row.type), ref) and mapping.valid_to is None:
             return mapping_view(mapping)
     raise DuplicateLegacyId(f"{ref} could not be mapped to {row.id}")  # pragma: no cover
 
@@ -547,13 +564,31 @@ def legacy_ids_of(session: Session, text: str) -> list[LegacyMapping]:
     return [mapping_view(m) for m in store.legacy_of(row.id)]
 
 
-def resolve_legacy(session: Session, ref: LegacyRef, at: datetime | None = None) -> LegacyMapping:
-    """The identity a legacy identifier named at ``at`` (now by default)."""
+def resolve_legacy(
+    session: Session,
+    ref: LegacyRef,
+    at: datetime | None = None,
+    entity_type: EntityType | None = None,
+) -> LegacyMapping:
+    """The identity a legacy identifier named at ``at`` (now by default).
+
+    Without ``entity_type`` the identifier must name one identity; some discoms use
+    one number for the account holder and the service connection, and then the
+    caller must say which it means.
+    """
     at = at or now_utc()
-    rows = RegistryStore(session).legacy_at(ref.key, Window(at, at + timedelta(microseconds=1)))
-    if not rows:
+    window = Window(at, at + timedelta(microseconds=1))
+    types = [entity_type] if entity_type else list(EntityType)
+    store = RegistryStore(session)
+    found = [row for t in types for row in store.legacy_at(typed_key(t, ref), window)]
+    if not found:
         raise LegacyIdNotFound(f"{ref} was not mapped at {at.isoformat()}")
-    return mapping_view(rows[-1])
+    if len({row.ies_id for row in found}) > 1:
+        raise AmbiguousLegacyId(
+            f"{ref} names {len(found)} identities of different types; say which type",
+            candidates=sorted(row.ies_id for row in found),
+        )
+    return mapping_view(found[-1])
 
 
 def relate(

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from adapters.cli import app as adapters_app
+from policy_packs.cli import app as policy_app
 from registry.cli import app as registry_app
 
 app = typer.Typer(
@@ -16,10 +18,15 @@ bench_app = typer.Typer(help="Benchmarks: throughput, latency percentiles, same-
 db_app = typer.Typer(help="Database migrations of each building block.")
 
 app.add_typer(registry_app, name="registry")
+app.add_typer(adapters_app, name="adapters")
+app.add_typer(policy_app, name="policy")
 app.add_typer(bench_app, name="bench")
 app.add_typer(db_app, name="db")
 
-MIGRATION_PACKAGES = {"registry": "registry:migrations"}
+MIGRATION_PACKAGES = {
+    "registry": "registry:migrations",
+    "policy_packs": "policy_packs:migrations",
+}
 
 
 @app.command("sandbox")
@@ -49,6 +56,37 @@ def bench_registry(
     from registry.bench import run
 
     run(meters=meters, postgres_url=postgres_url, resolves=resolves)
+
+
+@bench_app.command("adapters")
+def bench_adapters(
+    meters: Annotated[int, typer.Option(help="meters, one day of 15-minute blocks each")] = 10_000,
+) -> None:
+    """Readings/s through DLMS decode + VEE + MeterData mapping, baseline ratio, memory."""
+    from adapters.bench import main
+
+    main(meters)
+
+
+@bench_app.command("policy")
+def bench_policy(
+    iterations: Annotated[int, typer.Option(help="decisions timed per domain")] = 5000,
+) -> None:
+    """Policy decisions per second and p50/p99 per domain, embedded engine, with a baseline."""
+    from policy_packs.bench import run
+
+    run(iterations=iterations)
+
+
+@bench_app.command("directory")
+def bench_directory(
+    keys: Annotated[int, typer.Option(help="subscriber keys published")] = 500,
+    lookups: Annotated[int, typer.Option(help="cached lookups timed")] = 100_000,
+) -> None:
+    """Signing-key lookups/s cached and uncached, p50/p99, against a dict and Ed25519 verify."""
+    from registry.directory.bench import run
+
+    run(keys=keys, lookups=lookups)
 
 
 @db_app.command("upgrade")

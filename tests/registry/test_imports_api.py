@@ -180,3 +180,31 @@ def test_export_formats_stream(client, fmt):
     assert response.status_code == 200
     lines = [line for line in response.text.splitlines() if line]
     assert len(lines) == (2 if fmt == "csv" else 1)
+
+
+def test_a_row_that_only_relates_an_entity_keeps_its_address_and_attributes(client):
+    post_csv(client, HEADER + "\n".join(GOOD) + "\n")
+    link = (
+        "type,legacy_scheme,legacy_scope,legacy_id,parent.distribution_transformer\n"
+        "connection,sap_isu_installation,MSEDCL,4000123,gis_asset:MSEDCL:DT-0001\n"
+    )
+    feeder2 = "type,legacy_scheme,legacy_scope,legacy_id\nfeeder,scada_tag,MSEDCL,PUNE-F12\n"
+    post_csv(client, feeder2)
+    move = (
+        "type,legacy_scheme,legacy_scope,legacy_id,parent.feeder,valid_from\n"
+        "distribution_transformer,gis_asset,MSEDCL,DT-0001,scada_tag:MSEDCL:PUNE-F12,"
+        "2099-01-01T00:00:00+05:30\n"
+    )
+    assert post_csv(client, link).json()["unchanged"] == 1  # already under that DT
+    body = post_csv(client, move).json()
+    assert body["updated"] == 1, body
+    dt = client.get(
+        "/resolve", params={"scheme": "gis_asset", "scope": "MSEDCL", "value": "DT-0001"}
+    ).json()["ies_id"]
+    identity = client.get(f"/identities/{dt}").json()
+    assert identity["attributes"] == {"capacity_kva": 100}
+    assert identity["address"]["state"] == "IN-MH"
+    assert [r["valid_to"] is None for r in client.get(f"/identities/{dt}/relations").json()] == [
+        False,
+        True,
+    ]

@@ -142,3 +142,21 @@ def test_naive_timestamps_are_refused(client):
         "/identities", json={"type": "feeder", "valid_from": "2026-01-01T00:00:00"}
     )
     assert_problem(response, 422, "invalid-request")
+
+
+def test_one_consumer_number_may_name_the_holder_and_the_connection(client):
+    # MSEDCL prints one consumer number that names both the account and the connection.
+    number = legacy("discom_consumer_number", "MSEDCL", "170010012345")
+    consumer = create(client, type="consumer", legacy_ids=[number])
+    connection = create(client, type="connection", legacy_ids=[number])
+    params = {"scheme": "discom_consumer_number", "scope": "MSEDCL", "value": "170010012345"}
+    body = assert_problem(client.get("/resolve", params=params), 409, "ambiguous-legacy-id")
+    assert body["candidates"] == sorted([consumer["id"], connection["id"]])
+    for identity in (consumer, connection):
+        found = client.get("/resolve", params={**params, "type": identity["type"]}).json()
+        assert found["ies_id"] == identity["id"]
+    assert_problem(
+        client.post("/identities", json={"type": "connection", "legacy_ids": [number]}),
+        409,
+        "duplicate-legacy-id",
+    )

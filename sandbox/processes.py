@@ -1,0 +1,136 @@
+"""Participants as separate processes: each an ASGI app under uvicorn on 127.0.0.1.
+
+Each gets its own database (a SQLite file by default; a database of its own on the
+PostgreSQL server named by IES_DATABASE_URL), its own log file, and is stopped
+when the network stops. Start-up is from scratch every time, so runs repeat.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """One service of the sandbox network."""
+
+    name: str
+    title: str
+    app: str  # "package.module:attribute", as uvicorn takes it
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class NetworkError(RuntimeError):
+    """A participant would not start; the message names it and points at its log."""
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class Network:
+    """Starts the participants, waits until each answers /healthz, stops them all."""
+
+    def __init__(self, participants: list[Participant], data_dir: Path) -> None:
+        self.participants = participants
+        self.data_dir = data_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.database_urls: dict[str, str] = {}
+
+    def __enter__(self) -> Network:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _fresh_database(self, name: str) -> str:
+        shared = os.environ.get("IES_DATABASE_URL")
+        if shared and make_url(shared).get_backend_name() == "postgresql":
+            database = f"ies_sandbox_{name}"
+            admin = create_engine(shared, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+            admin.dispose()
+            return make_url(shared).set(database=database).render_as_string(hide_password=False)
+        path = self.data_dir / f"{name}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        busy = [p for p in self.participants if not port_is_free(p.port)]
+        if busy:
+            names = ", ".join(f"{p.name} ({p.port})" for p in busy)
+            raise NetworkError(f"ports in use: {names}; pass --port to start elsewhere")
+        for participant in self.participants:
+            url = self._fresh_database(participant.name)
+            self.database_urls[participant.name] = url
+            env = {
+                **os.environ,
+                "IES_DATABASE_URL": url,
+                "IES_LOG_FORMAT": "json",
+                **participant.env,
+            }
+            log = (self.data_dir / f"{participant.name}.log").open("wb")
+            self.processes[participant.name] = subprocess.Popen(  # noqa: S603 - our own apps
+                [sys.executable, "-m", "uvicorn", participant.app, "--host", "127.0.0.1",
+                 "--port", str(participant.port), "--no-access-log", "--log-level", "warning"],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2) as client:
+            for participant in self.participants:
+                while True:
+                    process = self.processes[participant.name]
+                    if process.poll() is not None:
+                        raise NetworkError(
+                            f"{participant.name} exited; see {self.data_dir}/{participant.name}.log"
+                        )
+                    try:
+                        if client.get(f"{participant.url}/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise NetworkError(f"{participant.name} did not answer in {timeout:.0f} s")
+                    time.sleep(0.05)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
