@@ -78,8 +78,10 @@ def write_meter_file(path: Path, count: int, seed: int = 7) -> None:
 def import_worker(database_url: str, file: str, batch_size: int) -> dict[str, Any]:
     """Runs in a child process: import ``file`` and report rate and peak memory."""
     from registry import service
+    from registry.cli import tune_gc_for_bulk
     from registry.rows import parse_rows, read_csv
 
+    tune_gc_for_bulk()  # as `ies registry import` does
     engine = create_db_engine(database_url)
     upgrade(engine, MIGRATIONS)
     started = time.perf_counter()

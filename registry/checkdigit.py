@@ -39,10 +39,15 @@ _P = _powers(_BASE, 8)
 _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 
 
+# _STEP[i][c][d]: the checksum after digit d at position i (mod 8) from checksum c,
+# one lookup instead of two (identifiers are checked on every request and import).
+_STEP = tuple(tuple(tuple(_D[c][_P[i][d]] for d in range(10)) for c in range(10)) for i in range(8))
+
+
 def _checksum(digits: str, offset: int) -> int:
     c = 0
-    for i, ch in enumerate(reversed(digits)):
-        c = _D[c][_P[(i + offset) % 8][ord(ch) - 48]]
+    for i, byte in enumerate(reversed(digits.encode())):
+        c = _STEP[(i + offset) & 7][c][byte - 48]
     return c
 
 
