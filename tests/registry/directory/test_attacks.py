@@ -37,7 +37,7 @@ def world(stack, tmp_path):
 
 def snapshot(stack) -> dict:
     """Everything a write could have changed, as the public API shows it."""
-    out = {}
+    out: dict[str, object] = {}
     for ns in ("discom-a.example", "indiaenergystack.in"):
         out[ns + "/audit"] = len(stack.http.get(f"/dedi/namespaces/{ns}/audit").json())
         for reg in stack.http.get(f"/dedi/namespaces/{ns}/registries").json():

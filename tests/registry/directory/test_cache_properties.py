@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,7 +35,7 @@ class Owner:
         self.directory = directory
         self.namespace = f"ns{next(counter)}.example"
         key = generate(KeyAlgorithm.ED25519)
-        self.signer = CallbackSigner(f"{self.namespace}#o", key.sign)  # type: ignore[union-attr]
+        self.signer = CallbackSigner(f"{self.namespace}#o", key.sign)  # type: ignore[union-attr,arg-type]
         claim = self.write(
             "POST",
             "/dedi/namespaces",
@@ -85,7 +86,7 @@ class Owner:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory) -> Engine:
+def engine(tmp_path_factory) -> Iterator[Engine]:
     from kernel.migrations import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('cache')}/dir.db"
