@@ -86,6 +86,17 @@ class BodyTooLarge(Problem):
     description = "The body exceeds the service's configured limit."
 
 
+class NulInText(Problem):
+    slug = "nul-in-text"
+    title = "The request contains a NUL character"
+    status = 400
+    beckn_code = "40000"
+    description = (
+        "No text in this domain contains U+0000, and PostgreSQL cannot store it: a request "
+        "carrying one (raw, %00 or \\u0000) is refused before it reaches any service."
+    )
+
+
 class NotFound(Problem):
     slug = "not-found"
     title = "Not found"

@@ -18,12 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.problems import (
     BodyTooLarge,
     InvalidRequest,
     NotFound,
+    NulInText,
     Problem,
     problem_responses,
     problem_types,
@@ -78,6 +80,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI turns any failure while reading a body into a bare 400; ours say why.
+        if isinstance(exc.__cause__, _NulInBody):
+            return problem_response(
+                NulInText("the body contains a NUL character"), request.url.path
+            )
+        if isinstance(exc.__cause__, _BodyLimitExceeded):
+            return problem_response(BodyTooLarge("the body exceeds the limit"), request.url.path)
         if exc.status_code == 404:
             return problem_response(NotFound(str(exc.detail)), request.url.path)
         body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code}
@@ -97,12 +106,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.routes:
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(request.url.path):
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route of the app fully matches for this path (asked of the
+    routes themselves, so included routers answer too)."""
+    allowed = []
+    for method in ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 class RequestContextMiddleware:
@@ -128,24 +139,40 @@ class RequestContextMiddleware:
             )
             await response(scope, receive, send)
             return
+        target = scope.get("query_string", b"") + scope.get("raw_path", b"")
+        if b"%00" in target or b"\x00" in target or "\x00" in scope["path"]:
+            response = problem_response(
+                NulInText("the URL contains a NUL character"), scope["path"]
+            )
+            await response(scope, receive, send)
+            return
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
         received = 0
         limit = self.max_body_bytes
 
+        responded = False
+        tail = b""  # the end of the previous chunk: a \u0000 may straddle two chunks
+
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, tail
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > limit:
                     raise _BodyLimitExceeded
+                window = tail + body
+                if b"\x00" in window or b"\\u0000" in window:
+                    raise _NulInBody
+                tail = window[-5:]
             return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
+                responded = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
@@ -157,6 +184,18 @@ class RequestContextMiddleware:
             response = problem_response(
                 BodyTooLarge(f"the body exceeds {limit} bytes"), scope["path"]
             )
+            await response(scope, receive, send_with_id)
+        except _NulInBody:
+            response = problem_response(
+                NulInText("the body contains a NUL character"), scope["path"]
+            )
+            await response(scope, receive, send_with_id)
+        except Exception:
+            # Logged here, where the request id is still bound; the client learns nothing.
+            log.exception("unhandled error", path=scope.get("path"))
+            if responded:
+                raise
+            response = problem_response(Problem("the service failed; see its log"), scope["path"])
             await response(scope, receive, send_with_id)
         finally:
             log.info(
@@ -170,6 +209,10 @@ class RequestContextMiddleware:
 
 
 class _BodyLimitExceeded(Exception):
+    pass
+
+
+class _NulInBody(Exception):
     pass
 
 
