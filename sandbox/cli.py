@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from adapters.cli import app as adapters_app
+from consent.cli import app as consent_app
+from credentials.cli import app as credentials_app
 from policy_packs.cli import app as policy_app
 from registry.cli import app as registry_app
 
@@ -21,12 +23,17 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(adapters_app, name="adapters")
 app.add_typer(policy_app, name="policy")
 app.add_typer(bench_app, name="bench")
+app.add_typer(consent_app, name="consent")
+app.add_typer(credentials_app, name="credentials")
 app.add_typer(db_app, name="db")
 
 MIGRATION_PACKAGES = {
     "registry": "registry:migrations",
     "policy_packs": "policy_packs:migrations",
 }
+MIGRATION_PACKAGES["consent"] = "consent:migrations"
+MIGRATION_PACKAGES["credentials"] = "credentials:migrations"
+MIGRATION_PACKAGES["protocol"] = "protocol:migrations"
 
 
 @app.command("sandbox")
@@ -87,6 +94,49 @@ def bench_directory(
     from registry.directory.bench import run
 
     run(keys=keys, lookups=lookups)
+
+
+@bench_app.command("consent")
+def bench_consent(
+    checks: Annotated[int, typer.Option(help="consent checks timed on the data path")] = 2000,
+    repeats: Annotated[int, typer.Option(help="meter-year serves timed")] = 7,
+) -> None:
+    """Consent checks/s on the data path; one meter-year of 15-minute MeterData through
+    the gate vs the same MeterData serialised without it."""
+    from consent.bench import run
+
+    run(checks=checks, repeats=repeats)
+
+
+@bench_app.command("credentials")
+def bench_credentials(
+    seconds: Annotated[float, typer.Option(help="seconds measured per format and step")] = 1.5,
+) -> None:
+    """Issue/s and verify/s per proof format, with ratios to raw Ed25519 sign/verify."""
+    from credentials.bench import main as bench_main
+
+    bench_main(seconds)
+
+
+@bench_app.command("telemetry")
+def bench_telemetry(
+    feeders: Annotated[int, typer.Option(help="feeders tripped and reclosed")] = 50,
+) -> None:
+    """IEC 104 RTU -> detection -> signed notice: events/s, trip-to-notice p50/p99."""
+    from adapters.iec104.bench import main
+
+    main(feeders)
+
+
+@bench_app.command("exchange")
+def bench_exchange(
+    iterations: Annotated[int, typer.Option(help="in-process pipeline runs timed")] = 3000,
+    round_trips: Annotated[int, typer.Option(help="HTTP round trips through the gateway")] = 1000,
+) -> None:
+    """Signed exchange: pipelines vs raw Ed25519, round trips/s through the gateway, p50/p99."""
+    from protocol.bench import run
+
+    run(iterations=iterations, round_trips=round_trips)
 
 
 @db_app.command("upgrade")

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from schemas.credentials import CREDENTIAL_MODELS, credential_context, energy_credential_context
 from schemas.meterdata import MeterDataPayload
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +26,11 @@ VOCAB_URI = "https://ies-stack.org/vocab#"
 
 # schema id -> the model it is generated from. Other building blocks add their shapes here.
 MODELS: dict[str, type[BaseModel]] = {"MeterData/v0.6": MeterDataPayload}
+# Verifiable credentials (schemas/credentials.py): their contexts are written by
+# ``credential_context``, since a VC context must respect the VC v2 protected terms.
+MODELS.update({model.schema_id: model for model in CREDENTIAL_MODELS})
+CONTEXTS: dict[str, Any] = {model.schema_id: model for model in CREDENTIAL_MODELS}
+EXTRA_CONTEXTS = {"EnergyCredential/v2.0": energy_credential_context}
 
 
 class _WireSchema(GenerateJsonSchema):
@@ -59,6 +65,8 @@ def schema_document(schema_id: str) -> dict[str, Any]:
 
 def context_document(schema_id: str) -> dict[str, Any]:
     """A JSON-LD context naming every member and profile type of the schema."""
+    if schema_id in CONTEXTS:
+        return credential_context(CONTEXTS[schema_id])
     schema = schema_document(schema_id)
     terms: set[str] = set()
     types: set[str] = set()
@@ -105,6 +113,8 @@ def expected_files() -> dict[Path, str]:
     for schema_id in MODELS:
         files[JSON_DIR / schema_id / "schema.json"] = _render(schema_document(schema_id))
         files[CONTEXTS_DIR / schema_id / "context.jsonld"] = _render(context_document(schema_id))
+    for schema_id, build in EXTRA_CONTEXTS.items():
+        files[CONTEXTS_DIR / schema_id / "context.jsonld"] = _render(build())
     return files
 
 
