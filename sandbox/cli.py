@@ -22,18 +22,19 @@ db_app = typer.Typer(help="Database migrations of each building block.")
 app.add_typer(registry_app, name="registry")
 app.add_typer(adapters_app, name="adapters")
 app.add_typer(policy_app, name="policy")
-app.add_typer(bench_app, name="bench")
-app.add_typer(consent_app, name="consent")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(consent_app, name="consent")
+app.add_typer(bench_app, name="bench")
 app.add_typer(db_app, name="db")
 
+# Every building block with tables: its alembic script location (its own history).
 MIGRATION_PACKAGES = {
     "registry": "registry:migrations",
     "policy_packs": "policy_packs:migrations",
+    "credentials": "credentials:migrations",
+    "consent": "consent:migrations",
+    "protocol": "protocol:migrations",
 }
-MIGRATION_PACKAGES["consent"] = "consent:migrations"
-MIGRATION_PACKAGES["credentials"] = "credentials:migrations"
-MIGRATION_PACKAGES["protocol"] = "protocol:migrations"
 
 
 @app.command("sandbox")
@@ -116,16 +117,6 @@ def bench_credentials(
     from credentials.bench import main as bench_main
 
     bench_main(seconds)
-
-
-@bench_app.command("telemetry")
-def bench_telemetry(
-    feeders: Annotated[int, typer.Option(help="feeders tripped and reclosed")] = 50,
-) -> None:
-    """IEC 104 RTU -> detection -> signed notice: events/s, trip-to-notice p50/p99."""
-    from adapters.iec104.bench import main
-
-    main(feeders)
 
 
 @bench_app.command("exchange")

@@ -4,6 +4,7 @@ ever narrows, the audit chain names the first tampered entry, slicing sums exact
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import hypothesis.strategies as st
 import pytest
@@ -145,7 +146,7 @@ def test_approving_as_asked_changes_nothing_and_any_widening_is_named(requested)
 def _chain(n: int) -> list[audit.Entry]:
     entries, prev = [], audit.GENESIS
     for seq in range(1, n + 1):
-        fields = {"seq": seq, "at": datetime(2026, 1, 1) + timedelta(seconds=seq), "kind": "k",
+        fields: dict[str, Any] = {"seq": seq, "at": datetime(2026, 1, 1) + timedelta(seconds=seq), "kind": "k",
                   "actor": f"a{seq}", "consent_id": "c", "details": {"n": seq}}  # fmt: skip
         digest = audit.entry_hash(**fields, prev_hash=prev)
         entries.append(audit.Entry(**fields, prev_hash=prev, hash=digest))
@@ -160,17 +161,16 @@ def test_the_first_tampered_entry_is_named(n, data):
     victim = data.draw(st.integers(0, n - 1))
     field = data.draw(st.sampled_from(["actor", "details", "kind", "hash", "at"]))
     original = entries[victim]
-    changed = {
+    changes: dict[str, dict[str, Any]] = {
         "actor": {"actor": "mallory"},
         "details": {"details": {"n": -1}},
         "kind": {"kind": "other"},
         "hash": {"hash": "f" * 64},
         "at": {"at": original.at + timedelta(microseconds=1)},
-    }[field]
-    entries[victim] = (
-        audit.Entry(**{**original.__dict__, **changed})
-        if False
-        else audit.Entry(**{f: getattr(original, f) for f in audit.Entry.__slots__} | changed)
+    }
+    changed = changes[field]
+    entries[victim] = audit.Entry(
+        **{f: getattr(original, f) for f in audit.Entry.__slots__} | changed
     )
     broken = audit.first_bad(entries)
     assert broken is not None
@@ -179,7 +179,9 @@ def test_the_first_tampered_entry_is_named(n, data):
     if n >= 3:
         removed = _chain(n)
         del removed[1]
-        assert audit.first_bad(removed).seq == 3
+        gap = audit.first_bad(removed)
+        assert gap is not None
+        assert gap.seq == 3
 
 
 IST = slicing.IST

@@ -60,7 +60,11 @@ class CredStack:
     ports: VerifierPorts
 
     def issue(self, credential_type: str, subject: dict, **options: object) -> httpx.Response:
-        credential = {"type": credential_type, "issuer": ISSUER, "credentialSubject": subject}
+        credential: dict[str, object] = {
+            "type": credential_type,
+            "issuer": ISSUER,
+            "credentialSubject": subject,
+        }
         for name in ("validFrom", "validUntil"):
             if name in options:
                 credential[name] = options.pop(name)

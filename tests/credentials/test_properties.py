@@ -118,7 +118,7 @@ def test_any_change_to_a_signed_credential_fails_its_proof(
         old = old[part]
     new = data.draw(
         st.one_of(st.text(min_size=1, max_size=8), st.integers(), st.booleans()).filter(
-            lambda v: v != old and str(v) != str(old)
+            lambda v: bool(v != old and str(v) != str(old))  # type: ignore[arg-type]
         )
     )
     # Refused as a bad signature, or (a value JSON-LD cannot hold, e.g. id: 0) as invalid.
