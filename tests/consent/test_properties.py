@@ -146,8 +146,9 @@ def test_approving_as_asked_changes_nothing_and_any_widening_is_named(requested)
 def _chain(n: int) -> list[audit.Entry]:
     entries, prev = [], audit.GENESIS
     for seq in range(1, n + 1):
-        fields: dict[str, Any] = {"seq": seq, "at": datetime(2026, 1, 1) + timedelta(seconds=seq), "kind": "k",
-                  "actor": f"a{seq}", "consent_id": "c", "details": {"n": seq}}  # fmt: skip
+        at = datetime(2026, 1, 1) + timedelta(seconds=seq)
+        fields: dict[str, Any] = {"seq": seq, "at": at, "kind": "k", "actor": f"a{seq}",
+                                  "consent_id": "c", "details": {"n": seq}}  # fmt: skip
         digest = audit.entry_hash(**fields, prev_hash=prev)
         entries.append(audit.Entry(**fields, prev_hash=prev, hash=digest))
         prev = digest
