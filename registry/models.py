@@ -123,12 +123,15 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-_NUMERIC = re.compile(r"^\s*[-+]?\d+(\.\d*)?\s*$")
+_ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _iso_text(value: Any) -> Any:
-    """On the wire a time is ISO 8601 text; a bare number (an epoch?) is refused, not guessed."""
-    if isinstance(value, int | float | bool) or (isinstance(value, str) and _NUMERIC.match(value)):
+    """On the wire a time is ISO 8601 text; anything else (an epoch number, "1e-46") is
+    refused, not guessed at, as pydantic's lax parsing would."""
+    if isinstance(value, date | datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_START.match(value):
         raise ValueError("a time is ISO 8601 text, e.g. 2026-04-01T00:00:00+05:30 or 2026-04-01")
     return value
 

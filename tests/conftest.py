@@ -16,11 +16,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from kernel.database import create_db_engine
 from kernel.migrations import upgrade
+
+# CI replays the same examples every run (a red CI must mean a regression, not a new
+# draw); a developer's run explores new ones. Either way a failure prints its blob.
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.register_profile("dev", print_blob=True, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 BACKEND = os.environ.get("IES_TEST_BACKEND", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get("IES_TEST_POSTGRES_URL", "")
