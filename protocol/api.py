@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from kernel.pagination import Page, decode_cursor, encode_cursor
@@ -19,6 +20,7 @@ from kernel.problems import InvalidCursor, problem_responses
 from protocol.envelope import ACTIONS
 from protocol.errors import TransactionNotFound
 from protocol.receiving import Receiver
+from protocol.sharing import DataProvider
 from protocol.store import MessageRow, ProtocolStore, from_db
 
 _ERROR = {
@@ -216,5 +218,43 @@ def message_log_router(store: ProtocolStore) -> APIRouter:
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1].pk], filters) if more and rows else None
         return Page[LoggedMessage](items=[_view(r) for r in rows], next_cursor=next_cursor)
+
+    return router
+
+
+# ------------------------------------------------------------------ dataset downloads
+
+
+def download_router(provider: DataProvider) -> APIRouter:
+    """``GET /datasets/{collection_id}``: the DOWNLOAD access method's signed link.
+
+    The link (``expires``, ``requester``, ``signature``) must be intact and unexpired,
+    and the GET must carry the requester's own Beckn signature over the request target
+    (``GET {path}?{query}``); anything else is a problem-details refusal and not a byte
+    of the dataset is read.
+    """
+    router = APIRouter(tags=["datasets"])
+
+    @router.get(
+        "/datasets/{collection_id}",
+        summary="Stream a dataset offered by a signed DOWNLOAD link",
+        response_class=StreamingResponse,
+        responses={
+            200: {"description": "the dataset (JSON)", "content": {"application/json": {}}},
+            **problem_responses(400, 401, 403, 422),
+        },
+    )
+    def download(
+        collection_id: Annotated[str, Path(min_length=1, max_length=255)],
+        request: Request,
+        expires: Annotated[str, Query(max_length=20)],
+        signature: Annotated[str, Query(max_length=100)],
+        authorization: Annotated[str | None, Header(max_length=2048)] = None,
+        requester: Annotated[str | None, Query(max_length=255)] = None,
+    ) -> StreamingResponse:
+        chunks = provider.open_download(
+            collection_id, request.url.path, request.url.query, authorization
+        )
+        return StreamingResponse(chunks, media_type="application/json")
 
     return router

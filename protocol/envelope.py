@@ -272,6 +272,13 @@ class ContractIdMessage(_Closed):
     contract: _IdentifiedContract
 
 
+class StatusMessage(ContractIdMessage):
+    """``status``: the spec leaves its message open (no ``additionalProperties: false``);
+    IES puts the pagination cursor in ``message.tags`` (BAP-pull, docs/protocol.md)."""
+
+    tags: list[dict[str, Any]] | None = None
+
+
 class OpenMessage(_Wire):
     """track/rate/support and their callbacks: checked for their one required member."""
 
@@ -279,7 +286,7 @@ class OpenMessage(_Wire):
 MESSAGES: dict[str, type[BaseModel]] = {
     "discover": DiscoverMessage,
     "on_discover": OnDiscoverMessage,
-    "status": ContractIdMessage,
+    "status": StatusMessage,
     "cancel": ContractIdMessage,
 }
 for _action in ("select", "init", "confirm", "update", "on_select", "on_init", "on_confirm"):

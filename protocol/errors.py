@@ -275,6 +275,45 @@ class RequestDigestMismatch(ExchangeRefused):
     )
 
 
+# ------------------------------------------------------------------ pagination (BAP-pull)
+
+
+class PageTokenInvalid(ExchangeRefused):
+    slug = "beckn-page-token-invalid"
+    title = "The page cursor is not valid"
+    status = 400
+    beckn_code = "40007"
+    step = "checkPageCursor"
+    description = (
+        "The pageCursor was altered, was not issued by this provider, belongs to another "
+        "transaction, requester or dataset, or the pagination tag is malformed."
+    )
+
+
+class PageTokenReplayed(ExchangeRefused):
+    slug = "beckn-page-token-replayed"
+    title = "The page cursor was used before"
+    status = 409
+    beckn_code = "40903"
+    step = "checkPageCursor"
+    description = (
+        "Each pageCursor pulls its page once; a cursor presented again (in a new status "
+        "message) is refused. The BAP restarts the pull without a cursor if it must."
+    )
+
+
+class StateConflict(ExchangeRefused):
+    slug = "beckn-state-conflict"
+    title = "Another message changed the same state at the same time"
+    status = 409
+    beckn_code = "40904"
+    step = "handOver"
+    description = (
+        "The hand-over lost a race on a unique record other than the message's own "
+        "(e.g. two status messages presenting one page cursor concurrently)."
+    )
+
+
 # ------------------------------------------------------------------ participant's own
 
 
@@ -305,15 +344,10 @@ class DownloadLinkInvalid(Problem):
     title = "The download link is not valid"
     status = 403
     beckn_code = "40305"
-    description = "The link was altered, has expired, or was not signed by this provider."
-
-
-class PageTokenInvalid(Problem):
-    slug = "beckn-page-token-invalid"
-    title = "The page token is not valid"
-    status = 400
-    beckn_code = "40007"
-    description = "The token was altered or belongs to another request."
+    description = (
+        "The link was altered, has expired, was not signed by this provider, or is "
+        "fetched by someone other than the requester it was issued to."
+    )
 
 
 class TransactionNotFound(Problem):

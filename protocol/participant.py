@@ -8,7 +8,7 @@ mounts :meth:`BecknParticipant.router`, and runs the outbox worker.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import httpx
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from protocol.api import beckn_router, message_log_router
 from protocol.client import Exchange, Outbox, RetryPolicy
 from protocol.payloads import ies_payload_errors
-from protocol.receiving import Handler, PayloadCheck, Receiver, ReceiverSettings
+from protocol.receiving import Handler, PayloadCheck, Receiver, ReceiverSettings, RequestCheck
 from protocol.sending import AckPolicy
 from protocol.signing import Signer
 from protocol.store import ProtocolStore
@@ -37,6 +37,7 @@ class BecknParticipant:
         *,
         max_body_bytes: int = 1024 * 1024,
         payload_check: PayloadCheck | None = ies_payload_errors,
+        checks: Sequence[tuple[str, RequestCheck]] = (),
         ack_policy: AckPolicy = AckPolicy.STRICT,
         retry: RetryPolicy = RetryPolicy(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -49,7 +50,13 @@ class BecknParticipant:
             max_body_bytes=max_body_bytes,
         )
         self.receiver = Receiver(
-            self.settings, lookup, self.store, handler, payload_check=payload_check, clock=clock
+            self.settings,
+            lookup,
+            self.store,
+            handler,
+            payload_check=payload_check,
+            checks=checks,
+            clock=clock,
         )
         self.exchange = Exchange(
             signer, lookup, self.store, http, clock=clock, ack_policy=ack_policy

@@ -3,8 +3,10 @@
 A message carries IES data in its attributes bags. Two ways are recognised, as the
 IES devkits use them: a dataset delivered inline (``dataset:dataPayload`` beside an
 ``ies:dataSchema`` naming the schema, e.g. ``…/MeterData/v0.6``), and a bag whose
-``@type`` is an IES schema the stack ships (the newest version is used). Every
-failure is reported with its JSON Pointer from the message root.
+``@type`` is an IES schema the stack ships (the newest version is used): a
+``MeterDataRequest`` (and its ``MeterDataAuthorisation`` / ``MeterDataCapabilities``
+documents, which the same schema holds), a credential type. Every failure is
+reported with its JSON Pointer from the message root.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from schemas.validation import schema_ids, validate
 
 _PAYLOAD_KEYS = ("dataset:dataPayload", "dataPayload")
 _SCHEMA_KEYS = ("ies:dataSchema", "dataset:schema", "dataSchema")
+# @type names that are documents of another shipped schema (MeterDataRequest v0.6's root
+# is a request, an authorisation or capabilities).
+_TYPE_OF_SCHEMA = {
+    "MeterDataAuthorisation": "MeterDataRequest",
+    "MeterDataCapabilities": "MeterDataRequest",
+}
 _SCHEMA_IN_URL = re.compile(r"([A-Za-z]+)/(v[0-9]+(?:\.[0-9]+)*)")
 
 
@@ -62,8 +70,10 @@ def ies_payload_errors(message: dict[str, Any]) -> list[dict[str, str]]:
                 break
         else:
             typed = node.get("@type")
-            if isinstance(typed, str) and typed.split(":")[-1] in _by_name():
-                schema_id, target = _by_name()[typed.split(":")[-1]], node
+            name = typed.split(":")[-1] if isinstance(typed, str) else ""
+            name = _TYPE_OF_SCHEMA.get(name, name)
+            if name in _by_name():
+                schema_id, target = _by_name()[name], node
         if schema_id is None:
             continue
         for error in validate(schema_id, target):

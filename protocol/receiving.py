@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -169,6 +169,10 @@ class Outcome:
 
 
 PayloadCheck = Callable[[dict[str, Any]], list[dict[str, str]]]
+# A participant's own check of a message that passed every protocol step (a data
+# provider's page cursor, a policy): raises the precise ExchangeRefused, whose ``step``
+# names it in the NACK. It runs before handOver, so a refused message is not recorded.
+RequestCheck = Callable[[Context, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,7 @@ class Receiver:
         handler: Handler,
         *,
         payload_check: PayloadCheck | None = None,
+        checks: Sequence[tuple[str, RequestCheck]] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
@@ -231,6 +236,7 @@ class Receiver:
             ("checkParticipant", self.check_participant),
             ("validateSchema", self.validate_schema),
             ("checkRequestDigest", self.check_request_digest),
+            *((name, _participant_step(check)) for name, check in checks),
             ("handOver", self.hand_over),
         ]
 
@@ -496,6 +502,14 @@ class Receiver:
                 received_at=state.now,
             )
         )
+
+
+def _participant_step(check: RequestCheck) -> Callable[[_State], None]:
+    def step(state: _State) -> None:
+        assert state.context is not None
+        check(state.context, state.document["message"])
+
+    return step
 
 
 def _still_standing(key: SigningKey, now: datetime) -> None:

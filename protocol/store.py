@@ -7,6 +7,8 @@
   keeps the request's signature and digest that the ``on_*`` callback must bind.
 * ``protocol_outbox``: messages to deliver, with their attempts and next due time, so
   a sender that restarts loses nothing.
+* ``protocol_page_cursor``: the page cursors a data provider has served, unique per
+  provider, so each cursor pulls its page once (``protocol.sharing``).
 
 Timestamps are stored as naive UTC and handed out as aware UTC.
 """
@@ -23,7 +25,7 @@ from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from kernel.database import session_scope
-from protocol.errors import MessageDuplicate, MessageIdReused
+from protocol.errors import MessageDuplicate, MessageIdReused, StateConflict
 from protocol.receiving import Exchanged, Handler, Inbound, Refused
 
 
@@ -91,6 +93,23 @@ class ReceivedRow(ProtocolTable, table=True):
     received_at: datetime = _ts()
 
 
+class PageCursorRow(ProtocolTable, table=True):
+    """A page cursor a provider has served (its SHA-256, never the token itself)."""
+
+    __tablename__ = "protocol_page_cursor"
+    __table_args__ = (
+        UniqueConstraint("provider", "cursor_digest", name="uq_protocol_page_cursor"),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=255)
+    cursor_digest: str = Field(max_length=64)
+    requester: str = Field(max_length=255)
+    transaction_id: str = Field(max_length=255)
+    message_id: str = Field(max_length=255)
+    used_at: datetime = _ts()
+
+
 class OutboxRow(ProtocolTable, table=True):
     __tablename__ = "protocol_outbox"
     __table_args__ = (Index("ix_protocol_outbox_due", "state", "next_attempt_at"),)
@@ -133,6 +152,18 @@ class ProtocolStore:
                     ReceivedRow.message_id == message_id,
                 )
             ).first()
+
+    def cursor_served(self, provider: str, cursor_digest: str) -> bool:
+        with Session(self.engine) as session:
+            return (
+                session.exec(
+                    select(PageCursorRow.pk).where(
+                        PageCursorRow.provider == provider,
+                        PageCursorRow.cursor_digest == cursor_digest,
+                    )
+                ).first()
+                is not None
+            )
 
     def received_request(self, receiver: str, message_id: str, action: str) -> Exchanged | None:
         """The request we received that a callback with ``message_id`` answers."""
@@ -211,6 +242,11 @@ class ProtocolStore:
             if seen == message.digest:
                 raise MessageDuplicate(
                     f"{message.action} {context.message_id} was received before"
+                ) from None
+            if seen is None:
+                # Not our own row: the handler's state (a page cursor) was taken meanwhile.
+                raise StateConflict(
+                    f"{message.action} {context.message_id} conflicts with a concurrent message"
                 ) from None
             raise MessageIdReused(f"messageId {context.message_id} was used before") from None
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from adapters import vee
 from adapters.cis import CisMapping
-from adapters.synthetic import Consumer, Network
+from adapters.dlms import simulator
+from adapters.hes import HesArchive
+from adapters.synthetic import IST, Consumer, Network
 
 FIRST = ("Asha", "Ravi", "Meena", "Suresh", "Lakshmi", "Arjun", "Fatima", "Vikram", "Priya",
          "Imran", "Kavya", "Rahul", "Sunita", "Joseph", "Anita", "Harpreet")  # fmt: skip
@@ -84,3 +88,65 @@ def write_extract(network: Network, mapping: CisMapping, place: Place, path: Pat
             put(mapping.address.lat, f"{place.lat + rng.uniform(-0.02, 0.02):.5f}")
             put(mapping.address.lon, f"{place.lon + rng.uniform(-0.02, 0.02):.5f}")
             writer.writerow(record)
+
+
+@dataclass
+class _Registers:
+    """A meter's energy registers over the window (kWh), and its maximum demand (kW)."""
+
+    imported: float = 0.0
+    exported: float = 0.0
+    zones: list[float] = field(default_factory=lambda: [0.0] * 4)  # four 6-hour zones
+    max_demand: float = 0.0
+
+    def add(self, imports: Sequence[float], exports: Sequence[float]) -> None:
+        self.imported += sum(imports)
+        self.exported += sum(exports)
+        for slot, kwh in enumerate(imports):
+            self.zones[slot * 4 // len(imports)] += kwh
+        self.max_demand = max(self.max_demand, max(imports) * 4)
+
+    def billing_record(self, at: datetime) -> tuple[datetime, int, int, list[int], int]:
+        """As the billing profile stores them: Wh and W."""
+        return (at, round(self.imported * 1000), round(self.exported * 1000),
+                [round(z * 1000) for z in self.zones], round(self.max_demand * 1000))  # fmt: skip
+
+
+def hes_window(today: date) -> tuple[date, date]:
+    """The first and last day (IST) the head-end export holds."""
+    from sandbox.seed import HES_DAYS
+
+    last = today - timedelta(days=2)
+    return last - timedelta(days=HES_DAYS - 1), last
+
+
+def hes_archive(network: Network, discom: str, meters: int, today: date) -> HesArchive:
+    """The discom's head-end export: block load (15-minute import/export) of its first
+    ``meters`` meters over the window, and one billing reset at the window's end, as
+    the DLMS buffers a HES collects (decoded and VEE-checked by ``adapters.hes``)."""
+    first, last = hes_window(today)
+    archive = HesArchive(config=vee.VeeConfig(discom=discom))
+    totals = {c.meter_serial: _Registers() for c in network.consumers[:meters]}
+    day = first
+    while day <= last:
+        start = datetime(day.year, day.month, day.day, tzinfo=IST)
+        for meter_day in network.days(start):
+            registers = totals.get(meter_day.consumer.meter_serial)
+            if registers is None:
+                continue
+            blocks = simulator.blocks_from_kwh(
+                start, timedelta(minutes=15), meter_day.imports, meter_day.exports
+            )
+            archive.add_block_load(
+                meter_day.consumer.meter_serial, day, simulator.block_load_buffer(blocks)
+            )
+            registers.add(meter_day.imports, meter_day.exports)
+        day += timedelta(days=1)
+    # Two billing resets: the window's start (registers read zero, for the sandbox) and
+    # its end, so the last billing period is exactly the window.
+    opened = datetime(first.year, first.month, first.day, tzinfo=IST)
+    reset = datetime(last.year, last.month, last.day, tzinfo=IST) + timedelta(days=1)
+    for serial, registers in totals.items():
+        records = [(opened, 0, 0, [0, 0, 0, 0], 0), registers.billing_record(reset)]
+        archive.add_billing(serial, simulator.billing_buffer(records))
+    return archive

@@ -1,186 +1,184 @@
 """``ies sandbox``: start the local network, seed it, play the use cases, report.
 
-The use cases run against separately started participants over real HTTP, and a
-report says, per use case, which of the IES pilot's checks passed. Without
-``--check`` the network keeps serving for a person to explore.
+Every participant of the plan (``sandbox.plan``) runs as its own uvicorn process on
+127.0.0.1 with its own database, keys and did:web; the network is seeded from scratch
+(keys, namespaces proven, subscriber records, the operator's entries) and the use
+cases play against it over real HTTP. The report shows, per use case, the IES pilot's
+five-point bar, its supporting checks, counts and timings. Without ``--check`` the
+network keeps serving for a person to explore.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-import adapters.cis
-from sandbox.legacy import write_extract
+from sandbox.onboarding import Onboarding, OnboardingError, make_keys
+from sandbox.plan import Plan, network_plan
 from sandbox.processes import Network, NetworkError, Participant
-from sandbox.seed import DISCOMS, dt_links, grid_rows
+from sandbox.usecases import BAR, UseCase, World, catalogue, not_built
 
 console = Console()
 if not console.is_terminal:  # a CI log: wide enough that the report's rows stay on one line
-    console = Console(width=140)
+    console = Console(width=160)
 
 
-@dataclass
-class Check:
-    name: str
-    passed: bool
-    detail: str = ""
+def participants(plan: Plan, passphrase: str) -> list[Participant]:
+    hosts = json.dumps(plan.hosts)
+    plan_file = str(plan.data_dir / "plan.json")
+    out = []
+    for member in plan.members:
+        env = {
+            "IES_SANDBOX_PLAN": plan_file,
+            "IES_SANDBOX_NAME": member.name,
+            "IES_KEY_PASSPHRASE": passphrase,
+            "IES_DIRECTORY_HOSTS": hosts,  # the directory's DNS for domain proofs
+        }
+        out.append(Participant(member.name, member.title, member.app, member.port, env))
+    return out
 
 
-@dataclass
-class UseCase:
-    """One use case's outcome: its checks, what it counted and how long it took."""
-
-    name: str
-    checks: list[Check] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed for c in self.checks)
-
-    def check(self, name: str, passed: bool, detail: str = "") -> bool:
-        self.checks.append(Check(name, passed, detail))
-        return passed
+def fresh(data_dir: Path) -> None:
+    """From scratch: no keys, challenges or plan of an earlier run survive."""
+    for name in ("keys", "challenges", "evidence"):
+        shutil.rmtree(data_dir / name, ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
 
 
-def participants(first_port: int) -> list[Participant]:
-    return [
-        Participant("registry", "Identity & addressing registry", "registry.app:app", first_port),
-    ]
+def _mark(ok: bool | None) -> str:
+    if ok is None:
+        return "[dim]—[/dim]"
+    return "[green]pass[/green]" if ok else "[red]FAIL[/red]"
 
 
-def _post_rows(client: httpx.Client, url: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    body = "".join(json.dumps(row) + "\n" for row in rows)
-    response = client.post(
-        f"{url}/imports", content=body, headers={"content-type": "application/x-ndjson"}
+def report(cases: list[UseCase], startup: dict[str, float], played: float) -> Table:
+    up = " + ".join(f"{k} {v:.1f} s" for k, v in startup.items())
+    table = Table(
+        title=f"IES sandbox: network up in {sum(startup.values()):.1f} s ({up}); "
+        f"use cases played in {played:.1f} s"
     )
-    response.raise_for_status()
-    report: dict[str, Any] = response.json()
-    return report
+    table.add_column("use case")
+    for point in BAR:
+        table.add_column(point, justify="center")
+    table.add_column("result", justify="center")
+    table.add_column("counts and timings")
+    for case in cases:
+        if not case.built:
+            table.add_row(case.name, *["[dim]—[/dim]"] * len(BAR), "[yellow]not built[/yellow]", "")
+            continue
+        points = [_mark(case.bar[p].passed) if p in case.bar else "[red]unset[/red]" for p in BAR]
+        counts = ", ".join(f"{v} {k}" for k, v in case.counts.items())
+        timings = ", ".join(f"{k} {v:.2f} s" for k, v in case.timings.items())
+        table.add_row(case.name, *points, _mark(case.passed),
+                      f"{counts}\n[dim]{case.seconds:.2f} s: {timings}[/dim]")  # fmt: skip
+    return table
 
 
-def play_onboarding(client: httpx.Client, registry: str, scratch: Path) -> UseCase:
-    """Consumer onboarding: each discom's CIS export through the adapter into the registry."""
-    case = UseCase("Consumer onboarding (identity & addressing)")
-    started = time.perf_counter()
-    created = rows_read = 0
-    for discom in DISCOMS:
-        extract = scratch / f"{discom.code}-cis.csv"
-        write_extract(discom.network(), discom.mapping, discom.place, extract)
-        result = adapters.cis.import_file(extract, discom.mapping)
-        case.check(
-            f"{discom.code}: CIS adapter read the export",
-            bool(result.rows) and not result.errors,
-            f"{len(result.rows)} rows, {len(result.errors)} bad",
-        )
-        rows_read += len(result.rows)
-        grid = _post_rows(client, registry, grid_rows(discom))
-        people = _post_rows(client, registry, result.rows)
-        links = _post_rows(client, registry, dt_links(discom))
-        failed = grid["failed"] + people["failed"] + links["failed"]
-        case.check(
-            f"{discom.code}: registry imported grid, consumers and DT links",
-            failed == 0,
-            f"{grid['created'] + people['created']} created, {failed} failed",
-        )
-        created += grid["created"] + people["created"]
-        again = _post_rows(client, registry, result.rows)
-        case.check(
-            f"{discom.code}: re-import is idempotent",
-            again["created"] == 0 and again["updated"] == 0,
-            f"{again['unchanged']} unchanged",
-        )
-        # A counterparty (a bank, a platform) resolves what the consumer's bill says.
-        consumer = discom.network().consumers[0]
-        resolved = client.get(
-            f"{registry}/resolve",
-            params={"scheme": discom.mapping.consumer.legacy_scheme, "scope": discom.code,
-                    "value": consumer.number, "type": "consumer"},
-        )  # fmt: skip
-        case.check(
-            f"{discom.code}: consumer number resolves to an IES id",
-            resolved.status_code == 200,
-            resolved.json().get("ies_id", resolved.text[:80]),
-        )
-        feeder = client.get(
-            f"{registry}/resolve",
-            params={"scheme": "scada_tag", "scope": discom.code, "value": f"{discom.code}-F1"},
-        ).json()["ies_id"]
-        meters = client.get(
-            f"{registry}/identities", params={"under": feeder, "type": "meter", "limit": 1000}
-        ).json()["items"]
-        dts = len(discom.dt_codes())  # connections go round-robin over DTs; F1 has the first
-        expected = len([n for n in range(discom.consumers) if n % dts < discom.dts_per_feeder])
-        case.check(
-            f"{discom.code}: topology answers 'which meters are on feeder F1'",
-            len(meters) == expected,
-            f"{len(meters)} meters (expected {expected})",
-        )
-    case.counts = {"rows read": rows_read, "identities created": created}
-    case.seconds = time.perf_counter() - started
-    return case
-
-
-def report(cases: list[UseCase], startup: float) -> Table:
-    table = Table(title=f"IES sandbox: network up in {startup:.1f} s")
+def details(cases: list[UseCase]) -> Table:
+    table = Table(title="checks behind the bar")
     table.add_column("use case")
     table.add_column("check")
     table.add_column("result")
     table.add_column("detail")
     for case in cases:
-        for i, check in enumerate(case.checks):
-            table.add_row(
-                case.name if i == 0 else "",
-                check.name,
-                "[green]pass[/green]" if check.passed else "[red]FAIL[/red]",
-                check.detail,
-            )
-        counts = ", ".join(f"{v} {k}" for k, v in case.counts.items())
-        table.add_row("", f"[dim]{counts}[/dim]", "", f"[dim]{case.seconds:.2f} s[/dim]")
+        rows = [*case.bar.values(), *case.checks]
+        for i, check in enumerate(rows):
+            table.add_row(case.name if i == 0 else "", check.name, _mark(check.passed),
+                          check.detail)  # fmt: skip
     return table
+
+
+def start(plan: Plan, passphrase: str) -> tuple[Network, dict[str, float]]:
+    """Keys, processes (in parallel), then the directory seeding; timed."""
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+    fresh(plan.data_dir)
+    make_keys(plan, passphrase)
+    plan.write()
+    timings["keys"] = time.perf_counter() - mark
+    network = Network(participants(plan, passphrase), plan.data_dir)
+    mark = time.perf_counter()
+    network.start()
+    timings["processes"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    try:
+        with httpx.Client(base_url=plan.directory.url, timeout=30) as http:
+            Onboarding(plan, passphrase, http).run()
+    except BaseException:
+        network.stop()
+        raise
+    timings["directory seeding"] = time.perf_counter() - mark
+    return network, timings
+
+
+def play_all(world: World) -> list[UseCase]:
+    cases: list[UseCase] = []
+    entries = catalogue()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
+        task = progress.add_task("playing the use cases", total=len(entries))
+        for entry in entries:
+            progress.update(task, description=f"playing: {entry.name}")
+            if entry.play is None:
+                cases.append(not_built(entry.name))
+            else:
+                try:
+                    cases.append(entry.play(world))
+                except Exception as exc:
+                    failed = UseCase(entry.name)
+                    failed.check("played to the end", False, f"{type(exc).__name__}: {exc}")
+                    cases.append(failed)
+            progress.advance(task)
+    return cases
 
 
 def run_sandbox(*, check: bool, first_port: int, data_dir: str) -> int:
     """Start, seed, play, report; serve until interrupted unless ``check``. Exit code."""
-    network = Network(participants(first_port), Path(data_dir))
-    plays: list[Callable[[httpx.Client, str, Path], UseCase]] = [play_onboarding]
+    plan = network_plan(first_port, Path(data_dir).resolve())
+    passphrase = secrets.token_urlsafe(24)
+    network: Network | None = None
     try:
-        with console.status("starting the network …"):
+        with console.status(f"starting {len(plan.members)} participants …"):
+            network, startup = start(plan, passphrase)
+        console.print(f"network up in {sum(startup.values()):.1f} s: "
+                      + ", ".join(f"{k} {v:.1f} s" for k, v in startup.items()))  # fmt: skip
+        with tempfile.TemporaryDirectory() as scratch, httpx.Client(timeout=60) as http:
+            world = World(plan, http, Path(scratch), passphrase)
             started = time.perf_counter()
-            network.start()
-            startup = time.perf_counter() - started
-        cases: list[UseCase] = []
-        registry = network.participants[0].url
-        with tempfile.TemporaryDirectory() as scratch, httpx.Client(timeout=30) as client:
-            for play in plays:
-                with console.status(f"playing {play.__doc__ or play.__name__} …"):
-                    cases.append(play(client, registry, Path(scratch)))
-        console.print(report(cases, startup))
-        ok = all(case.passed for case in cases)
+            cases = play_all(world)
+            played = time.perf_counter() - started
+        console.print(report(cases, startup, played))
+        console.print(details(cases))
+        built = [c for c in cases if c.built]
+        ok = bool(built) and all(case.passed for case in built)
+        console.print(f"{len(built)} of {len(cases)} use cases built; "
+                      f"{'all pass' if ok else 'FAILURES above'}; "
+                      "--check gates only the built ones")  # fmt: skip
         if check:
             return 0 if ok else 1
-        for participant in network.participants:
-            console.print(f"{participant.title}: {participant.url}/docs")
+        for member in plan.members:
+            console.print(f"{member.title} ({member.host}): {member.url}/docs")
         console.print("serving; press Ctrl-C to stop")
         _wait_for_interrupt()
         return 0 if ok else 1
-    except NetworkError as exc:
+    except (NetworkError, OnboardingError) as exc:
         console.print(f"[red]{exc}[/red]")
         return 2
     finally:
-        network.stop()
+        if network is not None:
+            network.stop()
 
 
 def _wait_for_interrupt() -> None:

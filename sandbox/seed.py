@@ -102,3 +102,16 @@ def dt_links(discom: DiscomSeed) -> list[dict[str, Any]]:
              "valid_from": GRID_SINCE}
         )  # fmt: skip
     return rows
+
+
+# The discoms' head-end systems hold this many days of 15-minute data for their
+# first meters, ending the day before yesterday (IST), so a day is always complete.
+HES_DAYS = 7
+HES_METERS = 12
+
+
+def discom_seed(code: str) -> DiscomSeed:
+    for discom in DISCOMS:
+        if discom.code == code:
+            return discom
+    raise KeyError(code)

@@ -1,7 +1,8 @@
 """Exchange layer: the stack's common data model.
 
-Pydantic models for the payloads we exchange (``schemas.meterdata``), the JSON Schemas
-generated from them (``schemas/json/<Name>/<version>/schema.json``) and JSON-LD contexts
+Pydantic models for the payloads we exchange (``schemas.meterdata``,
+``schemas.meterdatarequest``), the JSON Schemas generated from them
+(``schemas/json/<Name>/<version>/schema.json``) and JSON-LD contexts
 (``schemas/contexts``), and one validator for all of them::
 
     errors = schemas.validate("MeterData/v0.6", document)   # [] when it conforms
@@ -10,7 +11,7 @@ generated from them (``schemas/json/<Name>/<version>/schema.json``) and JSON-LD 
 
 from __future__ import annotations
 
-from schemas import meterdata_rules
+from schemas import meterdata_rules, meterdatarequest_rules
 from schemas.errors import InvalidDocument, SchemaProblem, UnknownSchema
 from schemas.validation import (
     SchemaError,
@@ -23,11 +24,14 @@ from schemas.validation import (
 )
 
 METERDATA = "MeterData/v0.6"
+METERDATAREQUEST = "MeterDataRequest/v0.6"
 
 register_rules(METERDATA, meterdata_rules.check)
+register_rules(METERDATAREQUEST, meterdatarequest_rules.check)
 
 __all__ = [
     "METERDATA",
+    "METERDATAREQUEST",
     "InvalidDocument",
     "SchemaError",
     "SchemaProblem",

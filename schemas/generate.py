@@ -17,6 +17,7 @@ from pydantic_core import core_schema
 
 from schemas.credentials import CREDENTIAL_MODELS, credential_context, energy_credential_context
 from schemas.meterdata import MeterDataPayload
+from schemas.meterdatarequest import MeterDataRequestPayload
 
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
@@ -25,7 +26,10 @@ BASE_URI = "https://ies-stack.org/schemas/"
 VOCAB_URI = "https://ies-stack.org/vocab#"
 
 # schema id -> the model it is generated from. Other building blocks add their shapes here.
-MODELS: dict[str, type[BaseModel]] = {"MeterData/v0.6": MeterDataPayload}
+MODELS: dict[str, type[BaseModel]] = {
+    "MeterData/v0.6": MeterDataPayload,
+    "MeterDataRequest/v0.6": MeterDataRequestPayload,
+}
 # Verifiable credentials (schemas/credentials.py): their contexts are written by
 # ``credential_context``, since a VC context must respect the VC v2 protected terms.
 MODELS.update({model.schema_id: model for model in CREDENTIAL_MODELS})

@@ -63,3 +63,27 @@ def load(path: Path) -> Any:
 def ies_codes() -> dict[str, Any]:
     loaded: dict[str, Any] = _load(METERDATA / "IES codes.json")
     return loaded
+
+
+# ------------------------------------------------------------------ MeterDataRequest v0.6
+
+METERDATAREQUEST = SHARED / "ies" / "schemas" / "MeterDataRequest" / "v0.6"
+
+
+@cache
+def official_request_validator() -> Draft202012Validator:
+    return Draft202012Validator(_load(METERDATAREQUEST / "schema.json"))
+
+
+def official_request_errors(document: Any) -> list[str]:
+    return [
+        f"{e.json_path}: {e.message}" for e in official_request_validator().iter_errors(document)
+    ]
+
+
+def request_examples() -> list[Path]:
+    return sorted((METERDATAREQUEST / "examples").glob("*.json"))
+
+
+def request_validation_cases() -> list[Path]:
+    return sorted((METERDATAREQUEST / "validation" / "test_cases").glob("*.json"))

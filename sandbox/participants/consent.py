@@ -1,0 +1,38 @@
+"""The consent manager's process: the consent block with this participant's identity;
+it notifies each discom's meter data service of status changes."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import FastAPI
+
+from consent.app import ConsentSettings, create_app
+from kernel.service import LazyApp
+from sandbox.participants.common import ParticipantContext, identity_router
+from sandbox.plan import BECKN_KEY
+
+PROVIDER_NOTIFICATIONS = "/meter-data-service/consent/notifications"
+
+
+def create() -> FastAPI:
+    context = ParticipantContext()
+    me = context.me
+    providers = {d.host: d.url + PROVIDER_NOTIFICATIONS for d in context.plan.discoms()}
+    settings = ConsentSettings(
+        **context.service_kwargs(),
+        consent_subscriber_id=me.host,
+        consent_key_id=BECKN_KEY,
+        consent_issuer_did=me.did,
+        key_dir=context.key_dir,
+        key_passphrase=context.passphrase,
+        directory_url=context.directory_url,
+        consent_providers=json.dumps(providers),
+        outbox_interval_seconds=1.0,
+    )
+    app = create_app(settings)
+    app.include_router(identity_router(context))
+    return app
+
+
+app = LazyApp(create)
