@@ -51,7 +51,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
+    # timeout; a deferred transaction that later upgrades gets SQLITE_BUSY at once
+    # ("database is locked"), which no timeout helps. SQLite has one writer anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

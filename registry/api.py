@@ -347,6 +347,9 @@ async def import_file(
     request: Request,
     atomic: bool = False,
     source: str = Query(default="upload", max_length=200),
+    valid_from: QueryInstant | None = Query(
+        default=None, description="the date of rows that carry none (default: now)"
+    ),
 ) -> ImportReportBody:
     """Every good row is kept and every bad row reported by line; ``atomic=true`` keeps
     nothing unless every row is good. Re-sending the same file changes nothing."""
@@ -363,8 +366,10 @@ async def import_file(
         spool.seek(0)
         engine = _engine(request)
         batch_size = request.app.state.settings.import_batch_size
+        if valid_from is not None and valid_from.tzinfo is None:
+            valid_from = valid_from.replace(tzinfo=IST)
         report = await run_in_threadpool(
-            _run_import, engine, spool, fmt, source, atomic, batch_size
+            _run_import, engine, spool, fmt, source, atomic, batch_size, valid_from
         )
     finally:
         spool.close()
@@ -382,13 +387,25 @@ def _text_lines(binary: Any) -> Iterator[str]:
 
 
 def _run_import(
-    engine: Engine, binary: Any, fmt: str, source: str, atomic: bool, batch_size: int
+    engine: Engine,
+    binary: Any,
+    fmt: str,
+    source: str,
+    atomic: bool,
+    batch_size: int,
+    valid_from: datetime | None,
 ) -> service.ImportReport:
     lines = _text_lines(binary)
     rows = read_csv(lines) if fmt == "csv" else read_ndjson(lines)
     with session_scope(engine) as session:
         return service.import_rows(
-            session, parse_rows(rows), source=source, fmt=fmt, atomic=atomic, batch_size=batch_size
+            session,
+            parse_rows(rows),
+            source=source,
+            fmt=fmt,
+            atomic=atomic,
+            batch_size=batch_size,
+            valid_from=valid_from,
         )
 
 

@@ -73,9 +73,15 @@ def import_file(
     atomic: Annotated[bool, typer.Option(help="import nothing unless every row is good")] = False,
     report: Annotated[Path | None, typer.Option(help="write the full JSON report here")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=100_000)] = 2000,
+    valid_from: Annotated[
+        datetime | None,
+        typer.Option(help="the date of rows that carry none (with time zone; default: now)"),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Import identities from a CSV or NDJSON file, streamed, idempotent on re-run."""
+    if valid_from is not None and valid_from.tzinfo is None:
+        raise typer.BadParameter("--valid-from needs a time zone, e.g. 2015-04-01T00:00:00+05:30")
     fmt = fmt or ("ndjson" if file.suffix.lower() in {".ndjson", ".jsonl"} else "csv")
     if fmt not in {"csv", "ndjson"}:
         raise typer.BadParameter("--format is csv or ndjson")
@@ -110,6 +116,7 @@ def import_file(
                     atomic=atomic,
                     batch_size=batch_size,
                     progress=lambda n: progress.update(task, rows=n),
+                    valid_from=valid_from,
                 )
     except Problem as exc:
         console.print(f"[red]{exc.title}:[/red] {exc.detail}")

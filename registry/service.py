@@ -765,12 +765,15 @@ def import_rows(
     batch_size: int = 2000,
     max_errors: int = 1000,
     progress: Callable[[int], None] | None = None,
+    valid_from: datetime | None = None,
 ) -> ImportReport:
     """Stream drafts into the registry in batches.
 
     Non-atomic (the default): every good row is kept, committed batch by batch, and
     every bad row is reported with its line and reason; re-running the same file
     changes nothing. Atomic: one transaction, and a single bad row rolls back all.
+    ``valid_from`` dates the rows that carry no date of their own: a discom loading
+    its history states when its records began, instead of "now".
     """
     now = now_utc()
     report = ImportReport(job_id=str(uuid.uuid4()), status="completed")
@@ -797,6 +800,8 @@ def import_rows(
 
     batch: list[tuple[int, IdentityDraft]] = []
     for line, item in parsed:
+        if valid_from is not None and isinstance(item, IdentityDraft) and item.valid_from is None:
+            item.valid_from = valid_from
         if isinstance(item, RowError):
             record(Outcome(line, "failed", error=item))
         else:

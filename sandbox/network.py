@@ -29,9 +29,9 @@ from sandbox.plan import Plan, network_plan
 from sandbox.processes import Network, NetworkError, Participant
 from sandbox.usecases import BAR, UseCase, World, catalogue, not_built
 
-console = Console()
+console = Console(emoji=False)  # "did:key:z6…" must not become an emoji
 if not console.is_terminal:  # a CI log: wide enough that the report's rows stay on one line
-    console = Console(width=160)
+    console = Console(width=160, emoji=False)
 
 
 def participants(plan: Plan, passphrase: str) -> list[Participant]:

@@ -20,7 +20,7 @@ import httpx
 
 import adapters.cis
 from sandbox.legacy import write_extract
-from sandbox.seed import DiscomSeed, discom_seed, dt_links, grid_rows
+from sandbox.seed import GRID_SINCE, DiscomSeed, discom_seed, dt_links, grid_rows
 from sandbox.usecases import UseCase, World
 from sandbox.usecases.common import bar_identity, pull, show, wallet
 
@@ -30,8 +30,14 @@ SAMPLE = 10  # consumers per discom who get a passport
 
 def _post_rows(http: httpx.Client, url: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     body = "".join(json.dumps(row) + "\n" for row in rows)
+    # The discom loads its history: rows without a date of their own (MSEDCL's export
+    # has no connection date) are as old as the grid, so the topology and meter
+    # ownership answer for past data too.
     response = http.post(
-        f"{url}/imports", content=body, headers={"content-type": "application/x-ndjson"}
+        f"{url}/imports",
+        content=body,
+        headers={"content-type": "application/x-ndjson"},
+        params={"valid_from": GRID_SINCE},
     )
     response.raise_for_status()
     report: dict[str, Any] = response.json()

@@ -98,3 +98,36 @@ def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing():
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "secret" not in response.text
     assert response.headers["x-request-id"]
+
+
+def test_concurrent_writers_on_sqlite_wait_for_each_other(make_database):
+    """Two threads creating identities at once: every write lands, none sees 'locked'."""
+    import threading
+
+    settings = RegistrySettings(database_url=make_database(MIGRATIONS), migrate_on_start=False)
+    app = create_app(settings)
+    failures: list[int] = []
+    with TestClient(app) as client:
+
+        def write(n: int) -> None:
+            for i in range(15):
+                response = client.post(
+                    "/identities",
+                    json={
+                        "type": "meter",
+                        "legacy_ids": [
+                            {"scheme": "meter_serial", "scope": f"T{n}", "value": f"S{i}"}
+                        ],
+                    },
+                )
+                if response.status_code != 201:
+                    failures.append(response.status_code)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert len(client.get("/identities", params={"limit": 100}).json()["items"]) == 60
+    app.state.engine.dispose()

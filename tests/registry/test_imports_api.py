@@ -208,3 +208,19 @@ def test_a_row_that_only_relates_an_entity_keeps_its_address_and_attributes(clie
         False,
         True,
     ]
+
+
+def test_an_import_can_date_rows_that_carry_no_date(client):
+    since = "2015-04-01T00:00:00+05:30"
+    post_csv(client, HEADER + "\n".join(GOOD) + "\n", valid_from=since)
+    meter = client.get(
+        "/resolve", params={"scheme": "meter_serial", "scope": "SECURE", "value": "SM0001"}
+    ).json()
+    assert meter["valid_from"] == "2015-03-31T18:30:00Z"
+    relations = client.get(f"/identities/{meter['ies_id']}/relations").json()
+    assert relations[0]["valid_from"] == "2015-03-31T18:30:00Z"
+    connection = relations[0]["parent"]
+    on_day = client.get(
+        "/identities", params={"under": connection, "type": "meter", "on": "2020-01-01"}
+    )
+    assert [i["id"] for i in on_day.json()["items"]] == [meter["ies_id"]]
