@@ -138,6 +138,9 @@ class Exchange:
             message_id=context.message_id,
             subscriber_id=self.signer.subscriber_id,
         )
+        # Logged before it leaves: the receiver may call back before we have read its ACK,
+        # and a callback is accepted as solicited only if our request is in the log.
+        logged = self._log_sent(prepared, receiver)
         try:
             response = self.http.post(
                 f"{url.rstrip('/')}/{prepared.action}",
@@ -145,7 +148,7 @@ class Exchange:
                 headers={**headers, "Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
-            self._log(prepared, receiver, "ERROR", None, None, f"unreachable: {exc}")
+            self._settle(logged, "ERROR", None, None, f"unreachable: {exc}")
             return Delivery(prepared, None, None, f"unreachable: {exc}")
         finally:
             structlog.contextvars.unbind_contextvars(
@@ -161,22 +164,31 @@ class Exchange:
                 self.ack_policy,
             )
         except AckRefused as exc:
-            self._log(prepared, receiver, "ERROR", response.status_code, None, exc.detail)
+            self._settle(logged, "ERROR", response.status_code, None, exc.detail)
             return Delivery(prepared, response.status_code, None, exc.detail)
-        self._log(prepared, receiver, ack.status, response.status_code, ack, ack.error_message)
+        self._settle(logged, ack.status, response.status_code, ack, ack.error_message)
         return Delivery(prepared, response.status_code, ack)
 
-    def _log(
+    def _settle(
         self,
-        prepared: Prepared,
-        receiver: str,
+        pk: int,
         verdict: str,
         status: int | None,
         ack: AckVerdict | None,
         detail: str | None,
     ) -> None:
+        self.store.settle_outbound(
+            pk,
+            verdict=verdict,
+            http_status=status,
+            error_code=ack.error_code if ack else None,
+            step=ack.step if ack else None,
+            detail=detail[:500] if detail else None,
+        )
+
+    def _log_sent(self, prepared: Prepared, receiver: str) -> int:
         context = prepared.context
-        self.store.log_outbound(
+        return self.store.log_outbound(
             MessageRow(
                 at=to_db(self.clock()),
                 participant=self.signer.subscriber_id,
@@ -190,11 +202,11 @@ class Exchange:
                 signature=parse_signature(prepared.authorization).signature
                 if prepared.authorization
                 else "",
-                verdict=verdict,
-                http_status=status,
-                error_code=ack.error_code if ack else None,
-                step=ack.step if ack else None,
-                detail=detail[:500] if detail else None,
+                verdict="SENT",
+                http_status=None,
+                error_code=None,
+                step=None,
+                detail=None,
             )
         )
 

@@ -66,7 +66,7 @@ class MessageRow(ProtocolTable, table=True):
     timestamp: str = Field(max_length=64)
     digest: str = Field(max_length=100)
     signature: str = Field(max_length=100)
-    verdict: str = Field(max_length=8)  # ACK | NACK | ERROR
+    verdict: str = Field(max_length=8)  # SENT (awaiting the answer) | ACK | NACK | ERROR
     http_status: int | None = None
     error_code: str | None = Field(default=None, max_length=16)
     step: str | None = Field(default=None, max_length=32)
@@ -191,7 +191,8 @@ class ProtocolStore:
                     MessageRow.message_id == message_id,
                     MessageRow.direction == "out",
                     MessageRow.action == action,
-                    MessageRow.verdict == "ACK",
+                    # SENT: logged before it left; its callback may beat our reading of the ACK.
+                    col(MessageRow.verdict).in_(("ACK", "SENT")),
                 )
                 .order_by(col(MessageRow.pk).desc())
             ).first()
@@ -274,9 +275,32 @@ class ProtocolStore:
 
     # -------------------------------------------------------------- sending
 
-    def log_outbound(self, row: MessageRow) -> None:
+    def log_outbound(self, row: MessageRow) -> int:
         with session_scope(self.engine) as session:
             session.add(row)
+            session.flush()
+            assert row.pk is not None
+            return row.pk
+
+    def settle_outbound(
+        self,
+        pk: int,
+        *,
+        verdict: str,
+        http_status: int | None,
+        error_code: str | None,
+        step: str | None,
+        detail: str | None,
+    ) -> None:
+        """Record how the receiver answered a request logged as SENT before it left."""
+        with session_scope(self.engine) as session:
+            row = session.get(MessageRow, pk)
+            if row is not None:
+                row.verdict = verdict
+                row.http_status = http_status
+                row.error_code = error_code
+                row.step = step
+                row.detail = detail
 
     # -------------------------------------------------------------- the log
 

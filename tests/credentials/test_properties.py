@@ -135,7 +135,7 @@ def test_any_change_to_a_vc_jwt_fails(payload: dict[str, str], flip: int) -> Non
     from credentials.codecs import unb64u
 
     for signer in (ED, P256):
-        token = sign_jwt({"id": "urn:x", **payload}, signer)
+        token = sign_jwt({**payload, "id": "urn:x"}, signer)  # payload may hold "id" too
         assert verify_jwt(token, signer.public).payload["id"] == "urn:x"
         position = flip % len(token)
         if token[position] == ".":
