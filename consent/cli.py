@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Consent manager: audit chain verification.", no_args_is_help=True)
+app = typer.Typer(
+    help="Consent manager: audit chain verification, the expiry sweep.", no_args_is_help=True
+)
 
 
 @app.command("audit")
@@ -33,3 +35,20 @@ def audit(
         f"({report.entries} entries read)"
     )
     raise typer.Exit(1)
+
+
+@app.command("sweep")
+def sweep(
+    database_url: Annotated[str, typer.Option(envvar="IES_DATABASE_URL")],
+    batch: Annotated[int, typer.Option(min=1, help="consents expired per transaction")] = 1000,
+) -> None:
+    """Move every consent past its expiry to EXPIRED: an audit entry each, the status
+    notification to app and provider, ERASE_DATA to the app (sent by the outbox)."""
+    from consent.app import ConsentSettings, wire
+
+    wiring = wire(ConsentSettings(database_url=database_url, migrate_on_start=False))
+    try:
+        expired = wiring.manager.sweep(batch)
+    finally:
+        wiring.close()
+    typer.echo(f"expired {expired} consent(s)")

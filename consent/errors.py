@@ -147,3 +147,24 @@ class NoticeLanguageUnknown(ConsentProblem):
     status = 422
     beckn_code = "40000"
     description = "Notices exist in en, hi and mr."
+
+
+class MeterNotHeld(ConsentProblem):
+    slug = "consent-meter-not-held"
+    title = "The consumer does not hold that meter for those dates"
+    status = 403
+    beckn_code = "40300"
+    description = (
+        "A consent may name, and a fetch may read, only meters the registry shows under "
+        "the consumer (meter under a connection under the consumer) for the dates "
+        "concerned. `meters` lists each one refused; a meter that passed to another "
+        "consumer is refused from the instant it moved."
+    )
+
+
+class OwnershipUnavailable(ConsentProblem):
+    slug = "consent-ownership-unavailable"
+    title = "The registry could not say who holds the meters"
+    status = 503
+    beckn_code = "50300"
+    description = "The check fails closed: nothing is written and no data leaves. Retry later."

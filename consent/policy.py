@@ -17,6 +17,8 @@ from consent.errors import PolicyDenied
 from consent.models import DataType, Granularity, Scope
 from policy_packs import Catalogue, Decision, Engine, decide
 
+_IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+
 
 @dataclass(frozen=True, slots=True)
 class PolicyPoint:
@@ -88,7 +90,9 @@ def sharing_inputs(
             "from": scope.date_range.start.isoformat(),
             "to": scope.date_range.end.isoformat(),
         },
-        "expires_on": scope.expires_at.date().isoformat(),
+        # The same calendar as ``on`` (IST, the gate's today): a consent expiring at
+        # 19:00 UTC expires on the next IST day; the gate checks the exact instant too.
+        "expires_on": scope.expires_at.astimezone(_IST).date().isoformat(),
     }
     inputs = []
     for data_type, policy_granularity in _pairs(types, granularity):

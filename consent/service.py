@@ -26,6 +26,7 @@ from consent.errors import (
     ConsentNotActive,
     ConsentNotFound,
     FrequencyExceeded,
+    MeterNotHeld,
     NoticeLanguageUnknown,
     RequestIdReused,
     SignerNotAllowed,
@@ -45,9 +46,10 @@ from consent.models import (
     Status,
     narrow,
 )
+from consent.ownership import MeterOwnership, not_held
 from consent.policy import PolicyPoint, consent_inputs, require_allowed
 from consent.signatures import SigningIdentity, verify_body
-from consent.slicing import IST
+from consent.slicing import IST, day_window
 from consent.store import ConsentRow, ConsentStore, FetchRow, OutboxRow, aware, naive
 from kernel.database import session_scope
 from kernel.problems import InvalidRequest
@@ -156,6 +158,7 @@ class ConsentManager:
     keys: KeyLookup
     policy: PolicyPoint
     providers: Mapping[str, str]  # provider subscriber id -> its notification URL
+    ownership: MeterOwnership  # the registry: which meters each consumer holds, when
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     max_skew: timedelta = timedelta(minutes=5)
 
@@ -188,6 +191,7 @@ class ConsentManager:
         unknown = [lang for lang in languages if lang not in notice.LANGUAGES]
         if unknown:
             raise NoticeLanguageUnknown(f"no notice in {', '.join(unknown)}")
+        self._require_held(asked.consumer_id, asked.scope, now)
         today = now.astimezone(IST).date()
         decisions = require_allowed(
             self.policy,
@@ -286,6 +290,8 @@ class ConsentManager:
                 approved = narrow(requested, change) if change is not None else requested
             except NotNarrower as exc:
                 raise ApprovalWidens(str(exc), fields=exc.fields) from None
+            # Checked again: a meter may have passed to someone else since the request.
+            self._require_held(row.consumer_id, approved, now)
             today = now.astimezone(IST).date()
             decisions = require_allowed(
                 self.policy,
@@ -339,6 +345,18 @@ class ConsentManager:
     def expire_due(self, limit: int = 1000) -> int:
         with session_scope(self.engine) as session:
             return self._expire_due(session, self.clock(), limit)
+
+    def sweep(self, batch: int = 1000) -> int:
+        """Move every consent past its expiry to EXPIRED, ``batch`` per transaction (each
+        with its audit entries, status notifications and ERASE_DATA); how many lapsed.
+        ``ies consent sweep`` and the service's worker run it, so expiry is announced
+        even when nobody reads the consent."""
+        total = 0
+        while True:
+            expired = self.expire_due(batch)
+            total += expired
+            if expired < batch:
+                return total
 
     # ------------------------------------------------------------- the data path
     def artefact_for(self, consent_id: str, party: str) -> str:
@@ -491,6 +509,23 @@ class ConsentManager:
             return list(ConsentStore(session).notifications(consent_id))
 
     # ----------------------------------------------------------------- helpers
+    def _require_held(self, consumer_id: str, scope: Scope, now: datetime) -> None:
+        """Every meter named must be the consumer's for the consented days known so far:
+        from the first day (or now, if the days are all ahead) through the last day or
+        now, whichever comes first. Someone else's meter, a meter the consumer took over
+        after the first day, or one that left them before the last past day is refused;
+        the gate checks each fetch's own window again (a meter may move later)."""
+        first, last = day_window(scope.date_range.start, scope.date_range.end)
+        at = min(first, now)
+        through = max(at, min(last, now))
+        refused = not_held(self.ownership.holdings(consumer_id, at), scope.meters, at, through)
+        if refused:
+            raise MeterNotHeld(
+                f"{consumer_id} may not consent for these meters from {at.isoformat()} "
+                f"to {through.isoformat()}: " + "; ".join(r.reason() for r in refused),
+                meters=[r.meter for r in refused],
+            )
+
     def _owned(
         self, store: ConsentStore, consumer_id: str, consent_id: str, *, lock: bool = False
     ) -> ConsentRow:

@@ -10,12 +10,15 @@ never widen what a consent lets out. Output is MeterData v0.6 JSON (camelCase).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from math import isfinite
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from consent.models import DataType, Granularity
 from schemas.meterdata import (
@@ -133,6 +136,8 @@ class _Buckets:
         self.expected = (self.size // int(step.total_seconds())) if self.size else None
         self.step = step
         self.width = width
+        # Per bucket: the sums; the count only once a second row joins (most buckets of
+        # a fine consent hold one row, and the hot loop allocates nothing it can skip).
         self.sums: dict[Any, list[float]] = {}
         self.counts: dict[Any, int] = {}
         self.flags: dict[Any, list[str]] = {}
@@ -143,19 +148,6 @@ class _Buckets:
             return local - local % self.size
         moment = datetime.fromtimestamp(ts, self.window.zone)
         return (moment.year, moment.month)
-
-    def add(self, ts: int, values: list[float], flags: list[str]) -> None:
-        key = self.key(ts)
-        total = self.sums.get(key)
-        if total is None:
-            self.sums[key] = values
-            self.counts[key] = 1
-        else:
-            for i, value in enumerate(values):
-                total[i] += value
-            self.counts[key] += 1
-        if flags:
-            self.flags.setdefault(key, []).extend(flags)
 
     def bucket_start(self, key: Any) -> datetime:
         if self.size is not None:
@@ -172,16 +164,17 @@ class _Buckets:
     def profile(self, template: IntervalProfile, set_name: str) -> dict[str, Any] | None:
         if not self.sums:
             return None
-        keys = sorted(self.sums)
+        sums, counts, all_flags = self.sums, self.counts, self.flags
+        keys = sorted(sums)
         first = keys[0]
         rows: list[dict[str, Any]] = []
         fixed = self.size is not None
         size = self.size or 1
         expected_fixed = self.expected or 1
-        sums, counts, all_flags = self.sums, self.counts, self.flags
         for key in keys:
-            count = counts[key]
             values = sums[key]
+            count = counts.get(key, 1)
+            flags = all_flags.get(key)
             row: dict[str, Any]
             if fixed:
                 row = {"id": (key - first) // size}
@@ -198,7 +191,9 @@ class _Buckets:
                 }
             # A lone value is passed as the source wrote it; sums are rounded to Wh.
             row["payloads"] = values if count == 1 else [round(v, 3) for v in values]
-            flags = all_flags.get(key)
+            if flags is None and count >= expected:
+                rows.append(row)
+                continue
             status = _worst(flags) if flags else None
             fail: str | None = None
             if count < expected:
@@ -285,16 +280,22 @@ def interval_slice(profiles: Sequence[EnergyData], window: Window) -> list[dict[
         index_map = {c.index: n for n, c in enumerate(columns)}
         first_s, last_s = int(window.start.timestamp()), int(window.end.timestamp()) - step_s
         picks = [c.index for c in columns]
+        # The hot loop of a meter-year (35,040 rows): locals only, one dict entry per bucket.
+        sums, counts, all_flags = buckets.sums, buckets.counts, buckets.flags
+        size, offset, month_key = buckets.size, buckets.offset, buckets.key
+        pick = itemgetter(*picks) if len(picks) > 1 else (lambda p, i=picks[0]: (p[i],))
         for row in profile.intervals:
             period = row.interval_period
-            ts = int(period.start.timestamp()) if period is not None else origin + step_s * row.id
+            ts = origin + step_s * row.id if period is None else int(period.start.timestamp())
             payloads = row.payloads
             if ts < first_s or ts > last_s or payloads is None:
                 continue
             try:
-                values = [float(payloads[i]) for i in picks]
+                values = list(map(float, pick(payloads)))
             except (IndexError, TypeError, ValueError):
                 continue  # a malformed row is not released
+            if not isfinite(sum(values)):
+                continue  # NaN or infinity is not a reading either
             overrides = row.overrides
             flags = (
                 [
@@ -302,10 +303,24 @@ def interval_slice(profiles: Sequence[EnergyData], window: Window) -> list[dict[
                     for o in overrides
                     if o.descriptor_index in index_map and o.validation_status is not None
                 ]
+                or None
                 if overrides
-                else []
+                else None
             )
-            buckets.add(ts, values, flags)
+            if size is None:
+                bucket: Any = month_key(ts)
+            else:
+                local = ts + offset
+                bucket = local - local % size
+            total = sums.get(bucket)
+            if total is None:
+                sums[bucket] = values
+            else:
+                for i, value in enumerate(values):
+                    total[i] += value
+                counts[bucket] = counts.get(bucket, 1) + 1
+            if flags:
+                all_flags.setdefault(bucket, []).extend(flags)
     for buckets, template, set_name in buckets_by_set.values():
         built = buckets.profile(template, set_name)
         if built is not None:
@@ -374,5 +389,7 @@ def event_slice(profiles: Sequence[EnergyData], window: Window) -> list[dict[str
 
 
 def to_json(payload: Any) -> bytes:
-    """The wire bytes of a MeterData payload (compact, UTF-8)."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    """The wire bytes of a MeterData payload (compact, UTF-8), in one pass of orjson:
+    a meter-year is 35,040 rows, and the standard library's encoder took a third of
+    the gate's time on it. Slices hold only str, int, float, list and dict."""
+    return orjson.dumps(payload)

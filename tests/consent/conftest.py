@@ -28,6 +28,7 @@ from adapters.synthetic import IST, Network
 from consent.app import ConsentSettings, create_app
 from consent.client import HttpConsentManager
 from consent.gate import ConsentGate
+from consent.holders import HttpMeterOwnership
 from consent.policy import PolicyPoint
 from consent.provider import create_provider_app
 from consent.signatures import HEADER, SigningIdentity, verify_body
@@ -150,6 +151,8 @@ class ConsentNetwork:
     meter: str
     other_meter: str
     synthetic: Network
+    registry_http: httpx.Client
+    connections: dict[str, str]  # consumer's IES id -> their connection's IES id
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -250,6 +253,30 @@ def meter_data_request(
     return request
 
 
+HELD_SINCE = "2020-01-01T00:00:00+05:30"
+
+
+def register_consumer(registry: httpx.Client, meter_serial: str) -> tuple[str, str]:
+    """A consumer, their connection and its meter in the registry (the discom's
+    onboarding): ``(consumer id, connection id)``."""
+
+    def create(body: dict[str, Any]) -> str:
+        created = registry.post("/identities", json={"valid_from": HELD_SINCE, **body})
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
+    consumer = create({"type": "consumer"})
+    connection = create({"type": "connection", "parents": {"consumer": {"id": consumer}}})
+    create(
+        {
+            "type": "meter",
+            "legacy_ids": [{"scheme": "meter_serial", "scope": "GENUS", "value": meter_serial}],
+            "parents": {"connection": {"id": connection}},
+        }
+    )
+    return consumer, connection
+
+
 def _join(stack: Any, tmp_path: Any, namespace: str, kind: str, url: str) -> SigningIdentity:
     stack.host_map[namespace] = stack.hosts_url
     participant = make_participant(stack, tmp_path, namespace)
@@ -283,8 +310,14 @@ def network(stack, tmp_path, make_database, policy, archive, synthetic) -> Itera
         discom = _join(stack, tmp_path, DISCOM, "BPP", discom_placeholder)
         keys = HttpKeyLookup(directory_http)
         receiver.keys = keys
+        # The registry (the same app as the directory) knows who holds which meter.
+        held = {
+            c.meter_serial: register_consumer(directory_http, c.meter_serial)
+            for c in synthetic.consumers
+        }
         settings = ConsentSettings(
             database_url=make_database("consent:migrations"),
+            registry_url=stack.directory_url,
             migrate_on_start=False,
             outbox_interval_seconds=0,
             log_level="WARNING",
@@ -305,6 +338,7 @@ def network(stack, tmp_path, make_database, policy, archive, synthetic) -> Itera
                 interval=archive,
                 billing=archive,
                 events=archive,
+                ownership=HttpMeterOwnership(directory_http),
                 clock=clock,
             )
             discom_app = create_provider_app(gate)
@@ -329,11 +363,13 @@ def network(stack, tmp_path, make_database, policy, archive, synthetic) -> Itera
                     cm_app=cm_app,
                     discom_app=discom_app,
                     app_receiver=receiver,
-                    consumer=f"consumer-{consumers[0].number}",
-                    other_consumer=f"consumer-{consumers[1].number}",
+                    consumer=held[consumers[0].meter_serial][0],
+                    other_consumer=held[consumers[1].meter_serial][0],
                     meter=consumers[0].meter_serial,
                     other_meter=consumers[1].meter_serial,
                     synthetic=synthetic,
+                    registry_http=directory_http,
+                    connections=dict(held.values()),
                 )
         cm_app.state.engine.dispose()
 
