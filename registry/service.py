@@ -580,7 +580,7 @@ def resolve_legacy(
     window = Window(at, at + timedelta(microseconds=1))
     types = [entity_type] if entity_type else list(EntityType)
     store = RegistryStore(session)
-    found = [row for t in types for row in store.legacy_at(typed_key(t, ref), window)]
+    found = store.legacy_at([typed_key(t, ref) for t in types], window)
     if not found:
         raise LegacyIdNotFound(f"{ref} was not mapped at {at.isoformat()}")
     if len({row.ies_id for row in found}) > 1:

@@ -324,11 +324,12 @@ class RegistryStore:
             )
         )
 
-    def legacy_at(self, key: str, window: Window) -> list[LegacyIdRow]:
+    def legacy_at(self, keys: Sequence[str], window: Window) -> list[LegacyIdRow]:
+        """Mappings of any of ``keys`` valid in ``window`` (one query, however many keys)."""
         return list(
             self.session.scalars(
                 select(LegacyIdRow)
-                .where(col(LegacyIdRow.legacy_key) == key)
+                .where(col(LegacyIdRow.legacy_key).in_(keys))
                 .where(window.covers(col(LegacyIdRow.valid_from), col(LegacyIdRow.valid_to)))
                 .order_by(col(LegacyIdRow.valid_from))
             )
