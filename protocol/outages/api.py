@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kernel.problems import Problem, problem_responses
-from protocol.outages.errors import OutageProblem
+from protocol.outages.errors import FeederEnergyNotFound, OutageProblem
+from protocol.outages.feeder_energy import ScadaFeederEnergy
 from protocol.outages.ingest import (
     FeederStatusEvent,
     IngestResult,
@@ -186,4 +187,112 @@ def reliability(
         excluding_major_events=body(report.excluding_major_events),
         major_event_days=[d.isoformat() for d in report.major_event_days],
         t_med=report.t_med,
+    )
+
+
+# ------------------------------------------------------------------ feeder energy
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+FeederId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class IntervalBody(BaseModel):
+    start: datetime
+    end: datetime
+    kwh: float
+    quality: Literal["measured", "rolled-over", "estimated"]
+    note: str
+
+
+class FeederEnergyBody(BaseModel):
+    """A feeder's energy over one IST day: what AT&C loss figures take as input."""
+
+    feeder: str
+    day: date
+    forward_kwh: float
+    reverse_kwh: float
+    input_kwh: float
+    estimated_intervals: int
+    billed_kwh: float | None
+    loss_ratio: float | None
+    meters: int | None
+    intervals: list[IntervalBody]
+
+
+class DerBody(BaseModel):
+    """DER Visibility for one feeder and day: aggregates only, no consumer or meter."""
+
+    feeder: str
+    day: date
+    forward_kwh: float
+    reverse_kwh: float
+    reverse_intervals: int
+    peak_reverse_kw: float
+    der_export_kwh: float | None
+    der_share: float | None
+
+
+def _energy(request: Request) -> ScadaFeederEnergy:
+    energy: ScadaFeederEnergy = request.app.state.feeder_energy
+    return energy
+
+
+def _day(feeder: str, day: date, energy: ScadaFeederEnergy) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), IST)
+    end = start + timedelta(days=1)
+    if not energy.has_totals(feeder, start, end):
+        raise FeederEnergyNotFound(f"no energy register reading for {feeder} on {day}")
+    return start, end
+
+
+@router.get(
+    "/feeders/{feeder}/energy",
+    response_model=FeederEnergyBody,
+    summary="Feeder energy input over one IST day (integrated totals)",
+)
+def feeder_energy(feeder: FeederId, day: date, request: Request) -> FeederEnergyBody:
+    energy = _energy(request)
+    start, end = _day(feeder, day, energy)
+    intervals = energy.intervals(feeder, start, end, "import")
+    forward, reverse = energy.flows(feeder, start, end)
+    billed = loss = meters = None
+    if energy.metered is not None:
+        figures = energy.feeder_energy(feeder, start, end)
+        billed, loss, meters = figures.billed_kwh, figures.loss_ratio, figures.meters
+    return FeederEnergyBody(
+        feeder=feeder,
+        day=day,
+        forward_kwh=forward,
+        reverse_kwh=reverse,
+        input_kwh=forward - reverse,
+        estimated_intervals=sum(1 for i in intervals if i.quality == "estimated"),
+        billed_kwh=billed,
+        loss_ratio=loss,
+        meters=meters,
+        intervals=[
+            IntervalBody(start=i.start, end=i.end, kwh=i.kwh, quality=i.quality, note=i.note)
+            for i in intervals
+        ],
+    )
+
+
+@router.get(
+    "/feeders/{feeder}/der",
+    response_model=DerBody,
+    summary="DER visibility of a feeder over one IST day: reverse flow and DER share",
+)
+def feeder_der(feeder: FeederId, day: date, request: Request) -> DerBody:
+    energy = _energy(request)
+    start, end = _day(feeder, day, energy)
+    view = energy.der(feeder, start, end)
+    known = energy.metered is not None
+    return DerBody(
+        feeder=feeder,
+        day=day,
+        forward_kwh=view.forward_kwh,
+        reverse_kwh=view.reverse_kwh,
+        reverse_intervals=view.reverse_intervals,
+        peak_reverse_kw=view.peak_reverse_kw,
+        der_export_kwh=view.der_export_kwh if known else None,
+        der_share=view.der_share if known else None,
     )

@@ -18,10 +18,11 @@ from kernel.service import LazyApp, create_service_app
 from kernel.settings import ServiceSettings
 from protocol.outages.api import router
 from protocol.outages.delivery import SignedHttpDelivery
-from protocol.outages.ingest import NormalisedStatus, SeenEvents
-from protocol.outages.ports import FeederStatusMapping
+from protocol.outages.feeder_energy import ScadaFeederEnergy
+from protocol.outages.ingest import NormalisedStatus
+from protocol.outages.ports import FeederStatusMapping, MeteredEnergySource
 from protocol.outages.service import Issuer, OutageMonitor
-from protocol.outages.store import OutageStore
+from protocol.outages.store import OutageStore, StoredSeenEvents
 from protocol.outages.topology import RegistryTopology
 
 MIGRATIONS = "protocol.outages:migrations"
@@ -44,6 +45,7 @@ def create_app(
     monitor: OutageMonitor | None = None,
     mapping: FeederStatusMapping | None = None,
     registry: httpx.Client | None = None,
+    metered: MeteredEnergySource | None = None,
 ) -> FastAPI:
     settings = settings or OutageSettings()
     configure_logging(settings.log_level, settings.log_format)
@@ -80,8 +82,9 @@ def create_app(
     app.state.monitor = monitor
     app.state.codes = topology
     app.state.mapping = mapping or NormalisedStatus()
-    app.state.seen = SeenEvents()
+    app.state.seen = StoredSeenEvents(monitor.store)
     app.state.ingest_token = settings.feeder_status_token.get_secret_value() or None
+    app.state.feeder_energy = ScadaFeederEnergy(monitor.store, metered)
     app.state.engine = engine
     return app
 

@@ -110,3 +110,11 @@ class TopologyUnavailable(OutageProblem):
     status = 503
     beckn_code = "50300"
     description = "The registry did not answer; the outage is kept and resolved again later."
+
+
+class FeederEnergyNotFound(OutageProblem):
+    slug = "feeder-energy-not-found"
+    title = "No integrated totals for this feeder on this day"
+    status = 404
+    beckn_code = "40400"
+    description = "The RTUs reported no energy register reading for the feeder in the period."

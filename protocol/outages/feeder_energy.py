@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from protocol.outages.energy import DerView, IntervalEnergy, der_view, interval_energy
+from protocol.outages.errors import OutageProblem
 from protocol.outages.models import EnergyTotal, PowerSample
 from protocol.outages.ports import MeteredEnergySource
 from protocol.outages.store import OutageStore, from_db
@@ -18,7 +19,7 @@ class ScadaFeederEnergy:
     def __init__(
         self,
         store: OutageStore,
-        metered: MeteredEnergySource,
+        metered: MeteredEnergySource | None = None,
         *,
         step: timedelta = timedelta(minutes=15),
         modulus: int = 2**31,
@@ -48,13 +49,26 @@ class ScadaFeederEnergy:
             readings, start, end, self.step, modulus=self.modulus, profile=power or None
         )
 
-    def feeder_energy(self, feeder: str, start: datetime, end: datetime) -> FeederEnergy:
+    def has_totals(self, feeder: str, start: datetime, end: datetime) -> bool:
+        return bool(self.store.totals(feeder, "import", start, end))
+
+    def flows(self, feeder: str, start: datetime, end: datetime) -> tuple[float, float]:
+        """Energy into the feeder from the substation and back to it (kWh)."""
         forward = sum(i.kwh for i in self.intervals(feeder, start, end, "import"))
         reverse_rows = self.store.totals(feeder, "export", start, end)
         reverse = (
             sum(i.kwh for i in self.intervals(feeder, start, end, "export")) if reverse_rows else 0
         )
-        metered = self.metered.metered(feeder, start, end)
+        return forward, reverse
+
+    def _metered(self) -> MeteredEnergySource:
+        if self.metered is None:
+            raise OutageProblem("no metered-energy source (MDM) is configured")
+        return self.metered
+
+    def feeder_energy(self, feeder: str, start: datetime, end: datetime) -> FeederEnergy:
+        forward, reverse = self.flows(feeder, start, end)
+        metered = self._metered().metered(feeder, start, end)
         return FeederEnergy(
             feeder=feeder,
             start=start,
@@ -66,9 +80,10 @@ class ScadaFeederEnergy:
         )
 
     def der(self, feeder: str, start: datetime, end: datetime) -> DerView:
+        """Reverse flow from the feeder's power; DER share when the meters are known."""
         samples = [
             PowerSample(feeder=p.feeder, kw=p.kw, at=from_db(p.at), ref=f"power:{p.pk}")
             for p in self.store.powers(feeder, start, end)
         ]
-        metered = self.metered.metered(feeder, start, end)
-        return der_view(feeder, samples, metered.export_kwh, start, end)
+        exported = self.metered.metered(feeder, start, end).export_kwh if self.metered else 0.0
+        return der_view(feeder, samples, exported, start, end)

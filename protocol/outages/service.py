@@ -48,6 +48,7 @@ from protocol.outages.store import (
     DeliveryRow,
     NoticeRow,
     OutageStore,
+    PendingTripRow,
     PowerRow,
     RefusalRow,
     SubscriberRow,
@@ -90,6 +91,53 @@ def _downstream_of(row: NoticeRow) -> Downstream:
         connections=tuple(d["connections"]),
         meters=tuple(d["meters"]),
         substation=d.get("substation"),
+    )
+
+
+def _downstream_json(down: Downstream) -> dict[str, Any]:
+    return {
+        "at": down.at.isoformat(),
+        "transformers": list(down.transformers),
+        "connections": list(down.connections),
+        "meters": list(down.meters),
+        "substation": down.substation,
+    }
+
+
+def pending_row(outage: Outage) -> PendingTripRow:
+    return PendingTripRow(
+        feeder=outage.feeder,
+        notice_id=outage.id,
+        started_at=to_db(outage.started_at),
+        downstream=_downstream_json(outage.downstream),
+        detected_ref=outage.detected_ref[:200],
+        source=outage.source.value,
+        estimated_restoration=(
+            to_db(outage.estimated_restoration) if outage.estimated_restoration else None
+        ),
+    )
+
+
+def pending_of(row: PendingTripRow) -> Outage:
+    d = row.downstream
+    return Outage(
+        id=row.notice_id,
+        feeder=row.feeder,
+        kind=OutageKind.UNPLANNED,
+        started_at=from_db(row.started_at),
+        downstream=Downstream(
+            feeder=row.feeder,
+            at=datetime.fromisoformat(d["at"]),
+            transformers=tuple(d["transformers"]),
+            connections=tuple(d["connections"]),
+            meters=tuple(d["meters"]),
+            substation=d.get("substation"),
+        ),
+        estimated_restoration=(
+            from_db(row.estimated_restoration) if row.estimated_restoration else None
+        ),
+        detected_ref=row.detected_ref,
+        source=Source(row.source),
     )
 
 
@@ -139,7 +187,9 @@ class OutageMonitor:
         self._resume()
 
     def _resume(self) -> None:
-        """Open interruptions survive a restart: the detector takes them up again."""
+        """Open interruptions survive a restart: the detector takes them up again, the
+        announced ones as sustained, the openings still inside the momentary window
+        as openings (reclosed in time they stay momentary; a tick confirms the rest)."""
         for row in self.store.notices(status="ACTIVE"):
             if row.kind == OutageKind.UNPLANNED.value:
                 outage = outage_of(row)
@@ -147,6 +197,14 @@ class OutageMonitor:
                 self.detector.resume(
                     row.feeder, outage.started_at, outage.detected_ref, sustained=True
                 )
+        for pending in self.store.pending():
+            if pending.feeder in self._pending:
+                continue  # announced before the restart; the row outlived its use
+            outage = pending_of(pending)
+            self._pending[pending.feeder] = outage
+            self.detector.resume(
+                pending.feeder, outage.started_at, outage.detected_ref, sustained=False
+            )
 
     # ------------------------------------------------------------- subscribers
 
@@ -236,7 +294,7 @@ class OutageMonitor:
             planned = self._planned_covering(transition.feeder, transition.at)
             if planned is not None:
                 return []  # the breaker opened for the announced shutdown
-            self._pending[transition.feeder] = Outage(
+            opened = Outage(
                 id=outage_id(transition.feeder, transition.at, OutageKind.UNPLANNED),
                 feeder=transition.feeder,
                 kind=OutageKind.UNPLANNED,
@@ -246,6 +304,8 @@ class OutageMonitor:
                 source=event.source if event is not None else Source.SCADA,
                 estimated_restoration=transition.at + self.restoration_estimate,
             )
+            self._pending[transition.feeder] = opened
+            self.store.put_pending(pending_row(opened))
             return []
         outage = self._pending.get(transition.feeder)
         if outage is None:
@@ -257,9 +317,12 @@ class OutageMonitor:
             outage.status = "RESTORED"
             outage.ended_at = transition.ended_at
             self._save(outage, None)
+            self.store.drop_pending(outage.feeder)
             return []  # IEEE 1366: a momentary interruption is counted (MAIFI), not announced
         if isinstance(transition, Sustained):
-            return [self._publish(outage)]
+            document = self._publish(outage)
+            self.store.drop_pending(outage.feeder)  # the ACTIVE notice now carries it
+            return [document]
         if isinstance(transition, Restored):
             del self._pending[transition.feeder]
             outage.status = "RESTORED"
@@ -305,13 +368,7 @@ class OutageMonitor:
                 ),
                 "planned_end": to_db(outage.planned_end) if outage.planned_end else None,
                 "customers": outage.customers,
-                "downstream": {
-                    "at": down.at.isoformat(),
-                    "transformers": list(down.transformers),
-                    "connections": list(down.connections),
-                    "meters": list(down.meters),
-                    "substation": down.substation,
-                },
+                "downstream": _downstream_json(down),
                 "detected_ref": outage.detected_ref[:200],
                 "source": outage.source.value,
                 "reason": outage.reason[:500],

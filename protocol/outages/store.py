@@ -7,6 +7,10 @@
 * ``outage_refusal``: every observation refused, with its reason.
 * ``outage_feeder_total`` / ``outage_feeder_power``: integrated totals and active
   power per feeder, for feeder energy input and DER visibility.
+* ``outage_pending_trip``: a breaker opening not yet confirmed sustained (inside the
+  momentary window), so a restart in the window still classifies it.
+* ``outage_seen_event``: feeder-status event ids taken in, so a replay after a
+  restart is still answered DUPLICATE.
 
 Timestamps are stored as naive UTC and handed out as aware UTC.
 """
@@ -17,7 +21,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Engine, Index
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Engine, Index, delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, SQLModel, col, select
 
@@ -120,6 +125,27 @@ class PowerRow(OutageTable, table=True):
     feeder: str = Field(max_length=64)
     at: datetime = _ts()
     kw: float
+
+
+class PendingTripRow(OutageTable, table=True):
+    """An opening inside the momentary window: the outage it becomes if it lasts."""
+
+    __tablename__ = "outage_pending_trip"
+
+    feeder: str = Field(primary_key=True, max_length=64)
+    notice_id: str = Field(max_length=64)
+    started_at: datetime = _ts()
+    downstream: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    detected_ref: str = Field(default="", max_length=200)
+    source: str = Field(max_length=12)
+    estimated_restoration: datetime | None = _ts(nullable=True)
+
+
+class SeenEventRow(OutageTable, table=True):
+    __tablename__ = "outage_seen_event"
+
+    key: str = Field(primary_key=True, max_length=300)  # amispCode:eventId
+    at: datetime = _ts(index=True)  # the event's own timestamp
 
 
 class OutageStore:
@@ -225,3 +251,40 @@ class OutageStore:
         )
         with session_scope(self.engine) as session:
             return list(session.exec(query))
+
+    def put_pending(self, row: PendingTripRow) -> None:
+        with session_scope(self.engine) as session:
+            session.merge(row)
+
+    def drop_pending(self, feeder: str) -> None:
+        with session_scope(self.engine) as session:
+            session.execute(delete(PendingTripRow).where(col(PendingTripRow.feeder) == feeder))
+
+    def pending(self) -> list[PendingTripRow]:
+        with session_scope(self.engine) as session:
+            return list(session.exec(select(PendingTripRow).order_by(col(PendingTripRow.feeder))))
+
+    def seen_event(self, key: str) -> bool:
+        with session_scope(self.engine) as session:
+            return session.get(SeenEventRow, key) is not None
+
+    def add_seen_event(self, key: str, at: datetime) -> None:
+        """Record ``key``; a concurrent push of the same event already did it."""
+        try:
+            with session_scope(self.engine) as session:
+                session.add(SeenEventRow(key=key, at=to_db(at)))
+        except IntegrityError:
+            pass
+
+
+class StoredSeenEvents:
+    """The event ids taken in, in the database: DUPLICATE answers survive a restart."""
+
+    def __init__(self, store: OutageStore) -> None:
+        self.store = store
+
+    def seen(self, key: str) -> bool:
+        return self.store.seen_event(key)
+
+    def add(self, key: str, at: datetime) -> None:
+        self.store.add_seen_event(key, at)
