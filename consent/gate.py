@@ -42,6 +42,7 @@ from consent.errors import (
     MeterDataRequestInvalid,
     MeterNotHeld,
     OutsideConsent,
+    SignatureInvalid,
 )
 from consent.models import DataType, Granularity, Status
 from consent.ownership import MeterOwnership, not_held
@@ -202,6 +203,23 @@ class ConsentGate:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def serve(self, body: bytes, signature: str | None) -> Served:
+        """The gate for a MeterDataRequest posted on its own, signed by the app
+        (detached JWS over ``body``): the ``caller`` step verifies that signature."""
+        return self._serve(
+            body, lambda now: verify_body(body, signature, self.keys, now=now).subscriber_id
+        )
+
+    def serve_authenticated(self, body: bytes, caller: str) -> Served:
+        """The gate for a MeterDataRequest that arrived inside a message whose sender a
+        transport already authenticated (a Beckn receiver verified the request's
+        signature through the directory): ``caller`` is that verified subscriber id and
+        takes the place of the body signature. Every other step runs as in
+        :meth:`serve`: the consent must name ``caller`` as its data consumer."""
+        if not caller:
+            raise SignatureInvalid("no authenticated caller", reason="caller")
+        return self._serve(body, lambda _now: caller)
+
+    def _serve(self, body: bytes, authenticate: Callable[[datetime], str]) -> Served:
         steps: dict[str, float] = {}
         mark = time.perf_counter()
 
@@ -214,9 +232,9 @@ class ConsentGate:
         now = self.clock()
         ask = self._parse(body)
         step("parse")
-        signed = verify_body(body, signature, self.keys, now=now)
+        caller = authenticate(now)
         step("caller")
-        claims = self._artefact(ask.request.consumer_consent, signed.subscriber_id)
+        claims = self._artefact(ask.request.consumer_consent, caller)
         step("artefact")
         scope = claims.scope
         granularity = ask.granularity or scope.granularity
@@ -255,7 +273,7 @@ class ConsentGate:
             FetchRecord(
                 consent_id=claims.id,
                 provider_id=self.provider_id,
-                app_id=signed.subscriber_id,
+                app_id=caller,
                 start=ask.start,
                 end=ask.end,
                 granularity=granularity,

@@ -8,7 +8,7 @@ A participant runs as ``uvicorn sandbox.participants.<role>:app`` with
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from credentials.keys import EncryptedFileCustody
 from kernel.migrations import upgrade
 from kernel.settings import ServiceSettings
 from protocol.participant import BecknParticipant
-from protocol.receiving import Handler
+from protocol.receiving import Handler, RequestCheck
 from protocol.signing import CustodySigner
 from registry.directory.client import HttpKeyLookup
 from sandbox.plan import AUTHORITY, BECKN_KEY, OWNER_KEY, TRUST_REGISTRY, Member, Plan
@@ -120,8 +120,10 @@ def beckn_participant(
     handler: Handler,
     http: httpx.Client,
     directory: httpx.Client,
+    checks: Sequence[tuple[str, RequestCheck]] = (),
 ) -> BecknParticipant:
-    """This participant's Beckn side over its own database, keys and the directory."""
+    """This participant's Beckn side over its own database, keys and the directory
+    (``checks``: receiver steps of its own, e.g. a data provider's ``checkPageCursor``)."""
     upgrade(engine, "protocol:migrations")
     me = context.me
     return BecknParticipant(
@@ -131,6 +133,7 @@ def beckn_participant(
         frozenset(me.networks),
         handler,
         http,
+        checks=checks,
     )
 
 

@@ -1,5 +1,6 @@
 """The consent manager's process: the consent block with this participant's identity;
-it notifies each discom's meter data service of status changes."""
+it notifies each discom's meter data service of status changes and checks meter
+ownership against the registry (the directory's process)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def create() -> FastAPI:
         key_dir=context.key_dir,
         key_passphrase=context.passphrase,
         directory_url=context.directory_url,
+        registry_url=context.directory_url,  # the registry: who holds which meter
         consent_providers=json.dumps(providers),
         outbox_interval_seconds=1.0,
     )

@@ -24,11 +24,22 @@ from sqlalchemy import Engine
 
 from adapters.hes import HesArchive
 from adapters.synthetic import IST
+from consent.client import HttpConsentManager
+from consent.gate import ConsentGate
+from consent.holders import HttpMeterOwnership
+from consent.policy import PolicyPoint
+from consent.provider import create_provider_app
+from consent.signatures import SigningIdentity
 from credentials.app import create_app
 from credentials.service import CredentialService
+from kernel.migrations import upgrade
 from kernel.service import LazyApp
+from policy_packs import SHIPPED_KEYRING, SHIPPED_PACKS, EmbeddedEngine, FileKeyring, load_catalogue
+from protocol.api import download_router
 from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
+from protocol.store import ProtocolStore
+from registry.directory.client import HttpKeyLookup
 from sandbox.legacy import hes_archive, hes_window
 from sandbox.participants.common import (
     ParticipantContext,
@@ -37,8 +48,11 @@ from sandbox.participants.common import (
     identity_router,
     issuer_settings,
 )
-from sandbox.plan import Member
+from sandbox.participants.meter_data import MeterDataDesk
+from sandbox.plan import BECKN_KEY, Member
 from sandbox.seed import HES_METERS, DiscomSeed, discom_seed
+
+PROVIDER_SERVICE = "/meter-data-service"  # where the consent manager notifies (consent.py)
 
 PREMISES = {"domestic": "Residential", "commercial": "Commercial", "industrial": "Industrial",
             "agricultural": "Agricultural"}  # fmt: skip
@@ -172,19 +186,54 @@ def catalog(me: Member) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def beckn_side(context: ParticipantContext, engine: Engine, http: httpx.Client,
-               directory: httpx.Client) -> BecknParticipant:  # fmt: skip
+def consent_gate(context: ParticipantContext, archive: HesArchive, consent_http: httpx.Client,
+                 directory: httpx.Client) -> ConsentGate:  # fmt: skip
+    """The discom's consent gate: artefacts and the fetch ledger at the sandbox's consent
+    manager (signed with the discom's directory key), meter ownership from the registry,
+    the state's policy packs, and the HES archive behind the data ports."""
+    me = context.me
+    assert me.state is not None
+    manager = context.plan.member("consent")
+    keys = HttpKeyLookup(directory)
+    identity = SigningIdentity(me.host, BECKN_KEY, context.custody)
+    consent_manager = HttpConsentManager(consent_http, identity, keys, manager.host)
+    policy = PolicyPoint(load_catalogue(SHIPPED_PACKS, FileKeyring(SHIPPED_KEYRING)),
+                         EmbeddedEngine())  # fmt: skip
+    return ConsentGate(
+        provider_id=me.host, jurisdiction=me.state, keys=keys,
+        trusted_consent_managers=frozenset({manager.host}),
+        artefacts=consent_manager, ledger=consent_manager, policy=policy,
+        interval=archive, billing=archive, events=archive,
+        ownership=HttpMeterOwnership(directory),
+    )  # fmt: skip
+
+
+def beckn_side(
+    context: ParticipantContext,
+    engine: Engine,
+    http: httpx.Client,
+    directory: httpx.Client,
+    gate: ConsentGate,
+) -> tuple[BecknParticipant, MeterDataDesk]:
     me = context.me
     participant: BecknParticipant
+    upgrade(engine, "protocol:migrations")
+    desk = MeterDataDesk.create(
+        provider_id=me.host, bpp_uri=me.beckn_url, base_url=me.url, gate=gate,
+        store=ProtocolStore(engine), lookup=HttpKeyLookup(directory),
+    )  # fmt: skip
 
     def handle(message: Inbound, unit: Unit) -> None:
         if message.action == "discover":
             participant.outbox.enqueue_callback(
                 message, {"catalogs": [catalog(me)]}, me.beckn_url, unit
             )
+            return
+        desk.handle(message, unit, participant.outbox)
 
-    participant = beckn_participant(context, engine, handle, http, directory)
-    return participant
+    participant = beckn_participant(context, engine, handle, http, directory,
+                                    checks=[desk.provider.step])  # fmt: skip
+    return participant, desk
 
 
 def create() -> FastAPI:
@@ -201,15 +250,23 @@ def create() -> FastAPI:
     directory = httpx.Client(base_url=context.directory_url, timeout=10)
     app.include_router(back_office(me, seed, Registry(directory, seed), archive))
     engine = app.state.engine
-    beckn = beckn_side(context, engine, http, directory)
+    consent_http = httpx.Client(base_url=context.plan.member("consent").url, timeout=10)
+    gate = consent_gate(context, archive, consent_http, directory)
+    beckn, desk = beckn_side(context, engine, http, directory, gate)
     app.include_router(beckn.router("/beckn"))
+    app.include_router(download_router(desk.provider))
+    # The meter data service's own routes: the gated POST /meter-data (detached JWS)
+    # and the consent manager's status notifications.
+    app.mount(PROVIDER_SERVICE, create_provider_app(gate))
     app.include_router(beckn.log_router())
     app.state.beckn = beckn
     app.state.archive = archive
+    app.state.gate = gate
 
     def stop() -> None:
         beckn.stop_worker()
         http.close()
+        consent_http.close()
         directory.close()
 
     add_lifespan(app, lambda: beckn.start_worker(0.05), stop)

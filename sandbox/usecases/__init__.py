@@ -125,12 +125,12 @@ class Entry:
 
 def catalogue() -> list[Entry]:
     """Every IES use case in the order the sandbox plays them."""
-    from sandbox.usecases import meter_digest, passport
+    from sandbox.usecases import meter_digest, meter_exchange, passport
 
     return [
         Entry(passport.NAME, passport.play),
         Entry(meter_digest.NAME, meter_digest.play),
-        Entry("Smart Meter Data Exchange", None),
+        Entry(meter_exchange.NAME, meter_exchange.play),
         Entry("DER Visibility", None),
         Entry("P2P Energy Transaction", None),
         Entry("DISCOM Regulatory Filing", None),

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from credentials.proofs import read_jwt
 from tests.conftest import BACKEND, POSTGRES_ADMIN_URL
 from tests.credentials.samples import IES, OFFICIAL, official_errors
+from tests.protocol import oracle as beckn
+from tests.schemas import oracle as ies_schemas
 
 
 def _free_port_block(size: int = 20) -> int:
@@ -58,11 +60,21 @@ def test_sandbox_check_plays_every_built_use_case_and_exits_zero(tmp_path):
     # Built use cases pass every point of the bar; the rest say "not built".
     assert "Consumer Energy" in result.stdout
     assert "Consumer Meter" in result.stdout
+    assert "Smart Meter Data" in result.stdout
     assert "not built" in result.stdout
     # Every credential that crossed the network matches the official IES schema.
     evidence = sorted((data_dir / "evidence").glob("*.json"))
     kinds = {json.loads(p.read_text())["kind"] for p in evidence}
     assert {"ElectricityCredential", "MeterDataCredential"} <= kinds
+    # Smart Meter Data Exchange: every Beckn message of the bank's exchange was kept.
+    exchange = [json.loads(p.read_text()) for p in evidence]
+    actions = [i["kind"].removeprefix("beckn:") for i in exchange if i["kind"].startswith("beckn:")]
+    for action in ("discover", "select", "on_select", "init", "on_init", "confirm",
+                   "on_confirm"):  # fmt: skip
+        assert action in actions, actions
+    assert actions.count("on_discover") == 2  # both discoms, through the gateway
+    assert actions.count("status") == actions.count("on_status") >= 2  # paginated
+    assert {"MeterDataRequest", "MeterData"} <= kinds
     if not IES.is_dir():
         pytest.skip("../shared is not here: the official schemas are the oracle")
     for path in evidence:
@@ -70,3 +82,27 @@ def test_sandbox_check_plays_every_built_use_case_and_exits_zero(tmp_path):
         if item["kind"] in OFFICIAL:
             credential = read_jwt(item["payload"]).payload
             assert official_errors(item["kind"], credential) == [], path.name
+        elif item["kind"].startswith("beckn:"):
+            # Each message against the Beckn v2.0.0 OpenAPI's request schema of its path.
+            action = item["kind"].removeprefix("beckn:")
+            assert beckn.request_errors(action, item["payload"]) == [], path.name
+            _official_payloads(action, item["payload"], path.name)
+        elif item["kind"] == "MeterDataRequest":
+            assert ies_schemas.official_request_errors(item["payload"]) == [], path.name
+        elif item["kind"] == "MeterData":
+            assert item["payload"], path.name
+            assert ies_schemas.official_errors(item["payload"]) == [], path.name
+
+
+def _official_payloads(action: str, document: dict, name: str) -> None:
+    """The IES payloads a Beckn message carries, against the official IES schemas: the
+    MeterDataRequest in each commitment, the MeterData of each on_status page."""
+    contract = document["message"].get("contract") or {}
+    for commitment in contract.get("commitments") or []:
+        request = commitment.get("commitmentAttributes")
+        if isinstance(request, dict) and request.get("@type") == "MeterDataRequest":
+            assert ies_schemas.official_request_errors(request) == [], name
+    if action == "on_status":
+        (page,) = [p["performanceAttributes"] for p in contract["performance"]]
+        assert page["dataPayload"], name
+        assert ies_schemas.official_errors(page["dataPayload"]) == [], name
