@@ -252,7 +252,15 @@ def create_service_app(
     lifespan: Any = None,
 ) -> FastAPI:
     """A FastAPI app with the stack's error, logging and health conventions."""
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # The edge answers 400 (a NUL anywhere) and 413 (too large) on every route, before any
+    # route runs: document them once for all, so clients and schemathesis expect them.
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        responses=problem_responses(400, 413),
+    )
     install_problem_handlers(app)
     for router in routers:
         app.include_router(router)

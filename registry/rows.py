@@ -113,6 +113,11 @@ def _coerce_attribute(value: Any) -> Any:
     """CSV cells are text; numbers and booleans in attributes are typed by the model."""
     if not isinstance(value, str):
         return value
+    return _coerce_text(value)
+
+
+@lru_cache(maxsize=4096)  # a file repeats its makers, phases and kinds a million times
+def _coerce_text(value: str) -> Any:
     text = value.strip()
     if text.lower() in {"true", "false"}:
         return text.lower() == "true"

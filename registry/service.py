@@ -171,7 +171,7 @@ def apply_drafts(
                 legacy_keys.add(typed_key(parent_type, parent.legacy))
             elif parent.id is not None:
                 ids.add(parent.id)
-    open_legacy = {k: row.ies_id for k, row in store.open_legacy(legacy_keys).items()}
+    open_legacy = store.open_legacy(legacy_keys)
     canonical_ids: set[str] = set()
     for text in ids:
         with suppress(RegistryProblem):  # a malformed id fails its own row below
