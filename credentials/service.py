@@ -40,14 +40,7 @@ from credentials.proofs import (
     with_suite_context,
 )
 from credentials.statuslist import PURPOSES, empty, set_bit, status_list_credential
-from credentials.store import (
-    CredentialStore,
-    IssuedRow,
-    NonceRow,
-    StatusListRow,
-    from_db,
-    to_db,
-)
+from credentials.store import CredentialStore, IssuedRow, NonceRow, StatusListRow
 from credentials.verify import (
     REVOCATION_REGISTRY,
     PresentationVerdict,
@@ -55,7 +48,7 @@ from credentials.verify import (
     verify_credential,
     verify_presentation,
 )
-from kernel.database import session_scope
+from kernel.database import from_db, session_scope, to_db
 from schemas.credentials import CREDENTIAL_TYPES, VC_V2
 from schemas.validation import validate
 

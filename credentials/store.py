@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, Text, select, update
+from sqlalchemy import Column, LargeBinary, Text, select, update
 from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, Session, SQLModel, col
+
+from kernel.database import timestamp_field, to_db
+
+
+def _ts(nullable: bool = False) -> Any:
+    return timestamp_field(nullable, default=None)
 
 
 class CredentialsTable(SQLModel, registry=sa_registry()):
@@ -16,18 +22,6 @@ class CredentialsTable(SQLModel, registry=sa_registry()):
 
 
 metadata = CredentialsTable.metadata
-
-
-def _ts(nullable: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=False), nullable=nullable))
-
-
-def to_db(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def from_db(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC)
 
 
 class IssuedRow(CredentialsTable, table=True):

@@ -8,12 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Column, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Field, Session
+
+
+def timestamp_field(nullable: bool = False, index: bool = False, **field: Any) -> Any:
+    """A column holding an instant as naive UTC: the one spelling SQLite and PostgreSQL
+    store alike. Write through :func:`to_db`, read through :func:`from_db`."""
+    return Field(
+        sa_column=Column(DateTime(timezone=False), nullable=nullable, index=index), **field
+    )
+
+
+def to_db(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_db(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
 
 
 def is_sqlite(url: str) -> bool:

@@ -15,13 +15,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from kernel.database import from_db
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import InvalidCursor, problem_responses
 from protocol.envelope import ACTIONS
 from protocol.errors import TransactionNotFound
 from protocol.receiving import Receiver
 from protocol.sharing import DataProvider
-from protocol.store import MessageRow, ProtocolStore, from_db
+from protocol.store import MessageRow, ProtocolStore
 
 _ERROR = {
     "type": "object",

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import structlog
 
+from kernel.database import to_db
 from protocol.envelope import Context, request_of
 from protocol.errors import AckRefused
 from protocol.receiving import GATEWAY_HEADER, Inbound, Unit
@@ -35,7 +36,7 @@ from protocol.sending import (
     sign_body,
 )
 from protocol.signing import Signer, format_signature, parse_signature
-from protocol.store import MessageRow, OutboxRow, ProtocolStore, to_db
+from protocol.store import MessageRow, OutboxRow, ProtocolStore
 from registry.directory.keys import KeyLookup
 
 log = structlog.get_logger("protocol.client")

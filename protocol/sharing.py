@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import httpx
 
+from kernel.database import to_db
 from protocol.client import Delivery, Exchange, Outbox, now_utc
 from protocol.datasets import (
     DATASET_ITEM_CONTEXT,
@@ -54,7 +55,7 @@ from protocol.errors import (
 )
 from protocol.receiving import MAX_SKEW_SECONDS, Inbound, RequestCheck, Unit
 from protocol.signing import Signer, sign, verify
-from protocol.store import PageCursorRow, ProtocolStore, to_db
+from protocol.store import PageCursorRow, ProtocolStore
 from registry.directory.keys import KeyLookup
 
 METERDATA_SCHEMA = (

@@ -16,15 +16,16 @@ Timestamps are stored as naive UTC and handed out as aware UTC.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Index, LargeBinary, UniqueConstraint, update
+from sqlalchemy import Column, Engine, Index, LargeBinary, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from kernel.database import session_scope
+from kernel.database import session_scope, to_db
+from kernel.database import timestamp_field as _ts
 from protocol.errors import MessageDuplicate, MessageIdReused, StateConflict
 from protocol.receiving import Exchanged, Handler, Inbound, Refused
 
@@ -34,18 +35,6 @@ class ProtocolTable(SQLModel, registry=sa_registry()):
 
 
 metadata = ProtocolTable.metadata
-
-
-def _ts(nullable: bool = False, index: bool = False) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=False), nullable=nullable, index=index))
-
-
-def to_db(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def from_db(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC)
 
 
 class MessageRow(ProtocolTable, table=True):

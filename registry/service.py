@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from kernel.database import from_db, to_db
 from kernel.problems import IdempotencyConflict
 from registry.errors import (
     AmbiguousLegacyId,
@@ -55,8 +56,6 @@ from registry.store import (
     RegistryStore,
     RelationRow,
     Window,
-    from_db,
-    to_db,
 )
 from registry.topology import check_relation
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +42,8 @@ from sqlalchemy.orm import registry as sa_registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col
 
+from kernel.database import timestamp_field as _ts
+from kernel.database import to_db
 from registry.identifiers import EntityType
 
 
@@ -52,10 +54,6 @@ class RegistryTable(SQLModel, registry=sa_registry()):
 metadata = RegistryTable.metadata
 
 _OPEN = text("valid_to IS NULL")
-
-
-def _ts(nullable: bool = False, index: bool = False) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=False), nullable=nullable, index=index))
 
 
 class IdentityRow(RegistryTable, table=True):
@@ -181,14 +179,6 @@ class ImportJobRow(RegistryTable, table=True):
 def table_of(model: type[SQLModel]) -> Table:
     table: Table = getattr(model, "__table__")  # noqa: B009 - SQLModel declares it untyped
     return table
-
-
-def to_db(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def from_db(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC)
 
 
 class Window:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from kernel.database import from_db
 from protocol.outages.energy import DerView, IntervalEnergy, der_view, interval_energy
 from protocol.outages.errors import OutageProblem
 from protocol.outages.models import EnergyTotal, PowerSample
 from protocol.outages.ports import MeteredEnergySource
-from protocol.outages.store import OutageStore, from_db
+from protocol.outages.store import OutageStore
 from protocol.ports import FeederEnergy
 
 

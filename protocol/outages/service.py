@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from kernel.database import from_db, to_db
 from kernel.problems import problem_types
 from protocol.outages import reliability
 from protocol.outages.detection import (
@@ -53,8 +54,6 @@ from protocol.outages.store import (
     RefusalRow,
     SubscriberRow,
     TotalRow,
-    from_db,
-    to_db,
 )
 
 log = structlog.get_logger("protocol.outages")

@@ -18,15 +18,16 @@ Timestamps are stored as naive UTC and handed out as aware UTC.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Engine, Index, delete
+from sqlalchemy import JSON, BigInteger, Column, Engine, Index, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, SQLModel, col, select
 
-from kernel.database import session_scope
+from kernel.database import session_scope, to_db
+from kernel.database import timestamp_field as _ts
 
 
 class OutageTable(SQLModel, registry=sa_registry()):
@@ -34,18 +35,6 @@ class OutageTable(SQLModel, registry=sa_registry()):
 
 
 metadata = OutageTable.metadata
-
-
-def _ts(nullable: bool = False, index: bool = False) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=False), nullable=nullable, index=index))
-
-
-def to_db(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def from_db(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC)
 
 
 class NoticeRow(OutageTable, table=True):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from kernel.database import session_scope
+from kernel.database import from_db, session_scope, to_db
 from kernel.pagination import decode_cursor, encode_cursor
 from kernel.problems import InvalidRequest
 from registry.directory.didweb import (
@@ -73,7 +73,6 @@ from registry.directory.models import (
 from registry.directory.proof import TXT_PREFIX, WELL_KNOWN_PATH, DomainProof
 from registry.directory.signing import WriteClaims, verify_write
 from registry.directory.store import DirectoryStore, NamespaceRow, RecordRow, RegistryRow
-from registry.store import from_db, to_db
 
 LOOKUP_TTL_SECONDS = 60
 

@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, and_, func, or_, select, text
 from sqlmodel import Field, Session, col
 
-from registry.store import RegistryTable, _ts, to_db
+from kernel.database import timestamp_field as _ts
+from kernel.database import to_db
+from registry.store import RegistryTable
 
 _CURRENT = text("superseded_at IS NULL")
 _CURRENT_KEY = text("superseded_at IS NULL AND key_id IS NOT NULL")
