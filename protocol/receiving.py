@@ -277,21 +277,8 @@ class Receiver:
         if len(state.body) > self.settings.max_body_bytes:
             raise BeckBodyTooLarge(f"the body exceeds {self.settings.max_body_bytes} bytes")
         state.digest = digest_value(state.body)
-        try:
-            document = json.loads(state.body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise MalformedMessage(f"the body is not JSON: {exc}") from None
-        if not isinstance(document, dict):
-            raise MalformedMessage("the body is not a JSON object")
-        context, message = document.get("context"), document.get("message")
-        if not isinstance(context, dict) or not isinstance(message, dict):
-            raise MalformedMessage("a Beckn message has a context object and a message object")
-        state.document = document
-        state.raw_context = context
-        if context.get("action") != state.action or state.action not in ACTIONS:
-            raise WrongEndpoint(
-                f"context.action is {context.get('action')!r}; this endpoint is {state.action!r}"
-            )
+        state.document = parse_document(state.body, state.action)
+        state.raw_context = state.document["context"]
 
     def validate_sign(self, state: _State) -> None:
         context = state.raw_context
@@ -502,6 +489,26 @@ class Receiver:
                 received_at=state.now,
             )
         )
+
+
+def parse_document(body: bytes, action: str) -> dict[str, Any]:
+    """A body as a Beckn document posted to ``action``'s endpoint, or the NACK that says
+    why not. Nesting deeper than the JSON parser's recursion limit is refused like any
+    other malformed body (the fuzzer found it escaping as a RecursionError)."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedMessage(f"the body is not JSON: {str(exc)[:200]}") from None
+    if not isinstance(document, dict):
+        raise MalformedMessage("the body is not a JSON object")
+    context, message = document.get("context"), document.get("message")
+    if not isinstance(context, dict) or not isinstance(message, dict):
+        raise MalformedMessage("a Beckn message has a context object and a message object")
+    if context.get("action") != action or action not in ACTIONS:
+        raise WrongEndpoint(
+            f"context.action is {context.get('action')!r}; this endpoint is {action!r}"
+        )
+    return document
 
 
 def _participant_step(check: RequestCheck) -> Callable[[_State], None]:

@@ -290,6 +290,9 @@ def read_ndjson(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as exc:
             yield number, {"__error__": f"not JSON: {exc.msg} at column {exc.colno}"}
             continue
+        except RecursionError:  # nesting past the parser's limit: refused, not a 500
+            yield number, {"__error__": "not JSON: nested too deeply"}
+            continue
         if not isinstance(row, dict):
             yield number, {"__error__": "each line must be a JSON object"}
             continue

@@ -22,11 +22,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from credentials.keys import EncryptedFileCustody, KeyAlgorithm
+from credentials.keys import KeyAlgorithm, KeyCustody
 from registry.app import RegistrySettings, create_app
 from registry.directory.client import CallbackSigner, DirectoryWriter
 from registry.directory.proof import TxtRecordProof, WellKnownProof
 from registry.directory.service import Directory
+from tests.hsm import participant_custody
 
 MIGRATIONS = "registry:migrations"
 
@@ -109,7 +110,7 @@ class Participant:
     """An organisation with its own keys (never leaving its custody) and its namespace."""
 
     namespace: str
-    custody: EncryptedFileCustody
+    custody: KeyCustody
     writer: DirectoryWriter
     owner_key_id: str
     keys: dict[str, str] = field(default_factory=dict)  # key id -> b64 public key
@@ -121,7 +122,7 @@ class Participant:
 
 
 def make_participant(stack: Stack, tmp_path: Path, namespace: str) -> Participant:
-    custody = EncryptedFileCustody(tmp_path / "keys" / namespace, b"correct horse battery staple")
+    custody = participant_custody(tmp_path / "keys" / namespace, b"correct horse battery staple")
     owner_key_id = "owner-1"
     custody.create(owner_key_id, KeyAlgorithm.ED25519)
     signer = CallbackSigner(
