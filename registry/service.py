@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from kernel.database import from_db, to_db
-from kernel.prefetch import prefetched
 from kernel.problems import IdempotencyConflict
 from registry.errors import (
     AmbiguousLegacyId,
@@ -799,8 +798,7 @@ def import_rows(
             session.commit()
 
     batch: list[tuple[int, IdentityDraft]] = []
-    # The next rows are parsed while the database works on this batch (kernel.prefetch).
-    for line, item in prefetched(parsed):
+    for line, item in parsed:
         if valid_from is not None and isinstance(item, IdentityDraft) and item.valid_from is None:
             item.valid_from = valid_from
         if isinstance(item, RowError):
