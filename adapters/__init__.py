@@ -6,4 +6,7 @@
 - ``adapters.meterdata``: VEE-checked readings to MeterData v0.6 profiles.
 - ``adapters.hes``: a head-end export served through the consent/registry/protocol ports.
 - ``adapters.synthetic``: a seeded synthetic feeder for the sandbox and benchmarks.
+- ``adapters.columnar``: interval data as partitioned Parquet and the heavy operations
+  (VEE, feeder/DT aggregates, losses, export/import, billing determinants) as Ibis
+  expressions on DuckDB or Spark (docs/scale.md).
 """

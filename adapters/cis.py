@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.errors import CisColumnsMissing, CisRowInvalid, MappingConfigInvalid
+from kernel.yamlio import load_yaml
 
 Category = Literal[
     "domestic", "commercial", "industrial", "agricultural", "public_lighting",
@@ -99,7 +100,7 @@ class CisMapping(_Config):
 
 def load_mapping(path: Path) -> CisMapping:
     try:
-        return CisMapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return CisMapping.model_validate(load_yaml(path.read_text(encoding="utf-8")))
     except (ValidationError, yaml.YAMLError, TypeError) as exc:
         raise MappingConfigInvalid(f"{path}: {exc}", file=str(path)) from None
 

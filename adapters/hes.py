@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from adapters import meterdata as mapping
 from adapters import vee
@@ -22,6 +23,10 @@ from adapters.synthetic import IST, Network
 from protocol.ports import FeederEnergy
 from registry.ports import ExportImportBlock
 from schemas.meterdata import EnergyData, IntervalProfile
+
+if TYPE_CHECKING:
+    from adapters.columnar.engine import Engine
+    from adapters.columnar.pipeline import MeterDataStore
 
 
 def samples(rows: Iterator[profiles.Row]) -> Iterator[vee.Sample]:
@@ -78,6 +83,7 @@ class HesArchive:
         self.step = step
         self.zone = zone
         self._meters: dict[str, _MeterArchive] = {}
+        self._landed: tuple[Engine, MeterDataStore, str, str] | None = None
         self._scalers = {
             obis_: profiles.parse_scalers(raw, profiles.PROFILES[obis_])
             for obis_, raw in PROFILE_SCALERS.items()
@@ -104,8 +110,44 @@ class HesArchive:
             raise MeterDataNotAvailable(f"no data for meter {serial}", meter=serial)
         return archive
 
+    def land(self, engine: Engine, store: MeterDataStore, *, state: str, discom: str) -> None:
+        """Decode every block load buffer into the columnar store (one raw partition per
+        day), run the nightly VEE there on ``engine``, and serve interval data and
+        export/import from the validated partitions from now on (the scale path: the
+        same verdicts as :func:`read_day`, computed for all meters at once)."""
+        from adapters.columnar import dataset as ds
+        from adapters.columnar import pipeline
+
+        scalers = self._scalers[profiles.BLOCK_LOAD.obis]
+        days = sorted({d for a in self._meters.values() for d in a.block_load})
+        partitions = [ds.Partition(state, discom, d.isoformat()) for d in days]
+        for day, partition in zip(days, partitions, strict=True):
+            pipeline.land(
+                store,
+                partition,
+                (
+                    (
+                        serial,
+                        samples(
+                            profiles.iter_rows(
+                                archive.block_load[day], profiles.BLOCK_LOAD, scalers, self.zone
+                            )
+                        ),
+                    )
+                    for serial, archive in sorted(self._meters.items())
+                    if day in archive.block_load
+                ),
+            )
+        pipeline.nightly_vee(
+            engine, store, partitions, config=self.config, step=self.step, zone=self.zone
+        )
+        self._landed = (engine, store, state, discom)
+
     def _days(self, serial: str, start: datetime, end: datetime) -> Iterator[vee.VeeResult]:
         archive = self._archive(serial)
+        if self._landed is not None:
+            yield from self._landed_days(serial, archive, start, end)
+            return
         scalers = self._scalers[profiles.BLOCK_LOAD.obis]
         for day in sorted(archive.block_load):
             day_start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
@@ -121,6 +163,24 @@ class HesArchive:
                 zone=self.zone,
             )
             yield result
+
+    def _landed_days(
+        self, serial: str, archive: _MeterArchive, start: datetime, end: datetime
+    ) -> Iterator[vee.VeeResult]:
+        from adapters.columnar import dataset as ds
+        from adapters.columnar import pipeline
+
+        assert self._landed is not None
+        engine, store, state, discom = self._landed
+        wanted = []
+        for day in sorted(archive.block_load):
+            day_start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+            if day_start + timedelta(days=1) <= start or day_start >= end:
+                continue
+            wanted.append(ds.Partition(state, discom, day.isoformat()))
+        yield from pipeline.vee_results(
+            engine, store, serial, wanted, step=self.step, zone=self.zone
+        )
 
     def interval_data(self, serial: str, start: datetime, end: datetime) -> list[EnergyData]:
         out: list[EnergyData] = [mapping.descriptor_profile()]

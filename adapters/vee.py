@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.errors import MappingConfigInvalid
+from kernel.yamlio import load_yaml
 
 
 class Quality(StrEnum):
@@ -50,7 +51,7 @@ class VeeConfig(BaseModel):
 
 def load_config(path: Path) -> VeeConfig:
     try:
-        return VeeConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return VeeConfig.model_validate(load_yaml(path.read_text(encoding="utf-8")))
     except (ValidationError, yaml.YAMLError, TypeError) as exc:
         raise MappingConfigInvalid(f"{path}: {exc}", file=str(path)) from None
 

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from kernel.yamlio import load_yaml
 from policy_packs.errors import NoPackInForce, PackInvalid, PackNotFound
 from policy_packs.manifest import NATIONAL, Manifest, PackCase, PackCases
 from policy_packs.regolint import package_of, v1_errors
@@ -53,7 +54,7 @@ class Pack:
 
 
 def read_manifest(folder: Path) -> Manifest:
-    for name, parse in (("manifest.yaml", yaml.safe_load), ("manifest.json", json.loads)):
+    for name, parse in (("manifest.yaml", load_yaml), ("manifest.json", json.loads)):
         path = folder / name
         if path.is_file():
             try:

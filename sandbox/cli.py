@@ -11,6 +11,7 @@ from consent.cli import app as consent_app
 from credentials.cli import app as credentials_app
 from policy_packs.cli import app as policy_app
 from registry.cli import app as registry_app
+from sandbox.conformance.cli import app as conformance_app
 
 app = typer.Typer(
     help="The IES reference stack: registry, credentials, consent, exchange, policy, sandbox.",
@@ -26,15 +27,19 @@ app.add_typer(credentials_app, name="credentials")
 app.add_typer(consent_app, name="consent")
 app.add_typer(bench_app, name="bench")
 app.add_typer(db_app, name="db")
+app.add_typer(conformance_app, name="conformance")
 
 # Every building block with tables: its alembic script location (its own history).
 MIGRATION_PACKAGES = {
     "registry": "registry:migrations",
+    "registry.ledger": "registry.ledger:migrations",
     "policy_packs": "policy_packs:migrations",
     "credentials": "credentials:migrations",
     "consent": "consent:migrations",
     "protocol": "protocol:migrations",
     "protocol.outages": "protocol.outages:migrations",
+    "protocol.filings": "protocol.filings:migrations",
+    "protocol.der": "protocol.der:migrations",
 }
 
 
@@ -75,6 +80,21 @@ def bench_adapters(
     from adapters.bench import main
 
     main(meters)
+
+
+@bench_app.command("meterdata")
+def bench_meterdata(
+    sizes: Annotated[str, typer.Option(help="meters, comma-separated")] = "10000,100000,1000000",
+    engines: Annotated[str, typer.Option(help="duckdb and/or spark")] = "duckdb,spark",
+    baseline_cap: Annotated[int, typer.Option(help="meters the plain-Python VEE runs")] = 100_000,
+) -> None:
+    """Nightly VEE + feeder/DT aggregates: rows/s on DuckDB and Spark local, peak RSS per
+    size (a child process each), ratio to plain-Python adapters.vee in the same run."""
+    from adapters.columnar.bench import main as bench_main
+
+    bench_main(
+        [int(s) for s in sizes.split(",")], [e.strip() for e in engines.split(",")], baseline_cap
+    )
 
 
 @bench_app.command("policy")

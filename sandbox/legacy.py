@@ -8,6 +8,7 @@ discom's mapping file describes, so the CIS adapter reads it as it would a real 
 from __future__ import annotations
 
 import csv
+import io
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -150,3 +151,128 @@ def hes_archive(network: Network, discom: str, meters: int, today: date) -> HesA
         records = [(opened, 0, 0, [0, 0, 0, 0], 0), registers.billing_record(reset)]
         archive.add_billing(serial, simulator.billing_buffer(records))
     return archive
+
+
+# ------------------------------------------- the energy audit: CIS billing and SCADA totals
+
+# Energy charges the sandbox's CIS bills at (INR/kWh; sandbox parameters, not a tariff).
+TARIFF_INR_PER_KWH = {"domestic": 6.5, "commercial": 10.5, "industrial": 8.9,
+                      "agricultural": 3.2}  # fmt: skip
+# Commercial loss (unmetered draw, theft) of each feeder in turn: the second is worse.
+FEEDER_COMMERCIAL_LOSS = (0.05, 0.10)
+SCADA_KWH_PER_COUNT = 0.1
+SCADA_MODULUS = 10**6  # a six-digit register of 0.1 kWh counts: it wraps every 100 MWh
+
+
+def feeder_networks(
+    network: Network, feeders: Sequence[str], dts_per_feeder: int
+) -> dict[str, Network]:
+    """Each feeder's share of the discom's consumers (connection n sits under DT
+    n mod DTs, DTs taken feeder by feeder, as the GIS links them in ``sandbox.seed``),
+    with that feeder's own commercial loss."""
+    per_feeder: dict[str, Network] = {}
+    for k, feeder in enumerate(feeders):
+        commercial = FEEDER_COMMERCIAL_LOSS[k % len(FEEDER_COMMERCIAL_LOSS)]
+        sub = Network(
+            seed=network.seed,
+            consumers=0,
+            feeder=feeder,
+            step=network.step,
+            technical_loss=network.technical_loss,
+            commercial_loss=commercial,
+        )
+        sub.consumers = [c for n, c in enumerate(network.consumers)
+                         if n % (len(feeders) * dts_per_feeder) // dts_per_feeder == k]  # fmt: skip
+        per_feeder[feeder] = sub
+    return per_feeder
+
+
+def _days(first: date, last: date) -> list[datetime]:
+    count = (last - first).days + 1
+    return [datetime(first.year, first.month, first.day, tzinfo=IST) + timedelta(days=d)
+            for d in range(count)]  # fmt: skip
+
+
+def net_metered_kwh(networks: dict[str, Network], first: date, last: date) -> dict[str, float]:
+    """Each consumer's net metered energy over [first, last] (kWh, never below zero): what
+    the CIS bills under net metering."""
+    days = _days(first, last)
+    metered: dict[str, float] = {}
+    for network in networks.values():
+        for consumer in network.consumers:
+            kwh = 0.0
+            for day in days:
+                meter_day = network.meter_day(consumer, day)
+                kwh += sum(meter_day.imports) - sum(meter_day.exports)
+            metered[consumer.number] = round(max(kwh, 0.0), 2)
+    return metered
+
+
+def billing_register(
+    networks: dict[str, Network],
+    metered: dict[str, float],
+    first: date,
+    last: date,
+    *,
+    wrong_unit: str | None = None,
+) -> str:
+    """The CIS's feeder-wise billing and collection register for [first, last] (CSV).
+
+    Each consumer is billed their net metered energy (``metered``) at the category's energy charge;
+    collections are drawn per consumer from the seed (most pay in full, some in part,
+    a few not at all). ``wrong_unit`` names a feeder whose sub-division exported its
+    units in Wh while the UOM column still says kWh: the slip a real export makes.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["CONSUMER_NO", "FEEDER_CODE", "BILL_FROM", "BILL_TO", "UNITS_BILLED",
+                     "UOM", "AMOUNT_BILLED", "AMOUNT_COLLECTED"])  # fmt: skip
+    for feeder, network in networks.items():
+        for consumer in network.consumers:
+            kwh = metered[consumer.number]
+            amount = round(kwh * TARIFF_INR_PER_KWH.get(consumer.category, 7.0), 2)
+            draw = random.Random(f"{network.seed}:{consumer.number}:collection").random()  # noqa: S311
+            paid = 0.0 if draw < 0.04 else 0.5 if draw < 0.12 else 1.0
+            units = kwh * 1000 if feeder == wrong_unit else kwh
+            writer.writerow([consumer.number, feeder, first.isoformat(), last.isoformat(),
+                             f"{units:.2f}", "kWh", f"{amount:.2f}",
+                             f"{round(amount * paid, 2):.2f}"])  # fmt: skip
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class TotalReading:
+    """One integrated-total reading as the SCADA historian exports it (counts)."""
+
+    feeder: str
+    direction: str  # import: substation -> feeder; export: the reverse
+    at: datetime
+    counter: int
+
+
+def scada_totals(
+    networks: dict[str, Network], first: date, last: date, *, gap_feeder: str | None = None
+) -> list[TotalReading]:
+    """The feeders' import and export registers at every 15-minute edge of [first, last],
+    following each feeder's input (its meters plus technical and commercial losses).
+
+    The first feeder's import register starts 500 kWh below its top, so it wraps inside
+    the period; ``gap_feeder``'s RTU link was down for 45 minutes on the third day (three
+    readings missing), which the feeder-energy port estimates across."""
+    readings: list[TotalReading] = []
+    for k, (feeder, network) in enumerate(networks.items()):
+        counts = {"import": SCADA_MODULUS - 5000.0 if k == 0 else 123456.0, "export": 0.0}
+        blocks: list[tuple[datetime, float]] = []
+        for day in _days(first, last):
+            feeder_day = network.feeder_day(day)
+            blocks += [(day + i * network.step, kwh) for i, kwh in enumerate(feeder_day.input_kwh)]
+        missing: set[datetime] = set()
+        if feeder == gap_feeder and len(blocks) > 2 * 96 + 40:
+            missing = {blocks[2 * 96 + 36 + j][0] for j in range(3)}
+
+        for at, kwh in [*blocks, (blocks[-1][0] + network.step, 0.0)]:
+            if at not in missing:
+                readings += [TotalReading(feeder, direction, at, round(value) % SCADA_MODULUS)
+                             for direction, value in counts.items()]  # fmt: skip
+            counts["import" if kwh >= 0 else "export"] += abs(kwh) / SCADA_KWH_PER_COUNT
+    return readings

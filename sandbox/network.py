@@ -11,6 +11,7 @@ network keeps serving for a person to explore.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -147,7 +148,9 @@ def play_all(world: World) -> list[UseCase]:
 def run_sandbox(*, check: bool, first_port: int, data_dir: str) -> int:
     """Start, seed, play, report; serve until interrupted unless ``check``. Exit code."""
     plan = network_plan(first_port, Path(data_dir).resolve())
-    passphrase = secrets.token_urlsafe(24)
+    # IES_KEY_PASSPHRASE, when set, lets a tool that knows it (the conformance kit's
+    # --sandbox-data-dir) act as the network operator of this running sandbox.
+    passphrase = os.environ.get("IES_KEY_PASSPHRASE") or secrets.token_urlsafe(24)
     network: Network | None = None
     try:
         with console.status(f"starting {len(plan.members)} participants …"):

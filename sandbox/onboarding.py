@@ -24,6 +24,7 @@ from registry.directory.client import CallbackSigner, DirectoryWriter
 from sandbox.plan import AUTHORITY, BECKN_KEY, OWNER_KEY, SUBSCRIBERS, TRUST_REGISTRY, Member, Plan
 
 ISSUER_KEYS = (("vc-es256", KeyAlgorithm.P256), ("vc-ed25519", KeyAlgorithm.ED25519))
+NOT_IN_NETWORK = frozenset({"console"})  # served by the sandbox, but no network member
 
 
 class OnboardingError(RuntimeError):
@@ -128,6 +129,8 @@ class Onboarding:
         _ok(writer.create_registry(AUTHORITY, TRUST_REGISTRY, "participant_role"), authority, "tr")
         since = (self.now - timedelta(hours=1)).isoformat()
         for member in self.plan.members:
+            if member.participant_type in NOT_IN_NETWORK:
+                continue
             for network in member.networks:
                 entry = {"subscriber_id": member.host,
                          "record": f"{member.host}/{SUBSCRIBERS}/{BECKN_KEY}",
@@ -150,6 +153,8 @@ class Onboarding:
         # One writer at a time: the registry's SQLite store refuses concurrent writers
         # ("database is locked") rather than waiting for them.
         for member in self.plan.members:
+            if member.participant_type in NOT_IN_NETWORK:
+                continue
             if member is not authority:
                 self.claim(member)
             self.subscribe(member)

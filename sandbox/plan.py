@@ -20,6 +20,8 @@ SUBSCRIBERS = "subscribers.beckn.one"  # every participant's subscriber registry
 TRUST_REGISTRY = "credential-issuers"  # participant_role records in the authority's namespace
 DATA_NETWORK = f"{AUTHORITY}/test-ies-data-sharing-network"
 P2P_NETWORK = f"{AUTHORITY}/ies-p2p-trading-network"
+DER_NETWORK = f"{AUTHORITY}/ies-der-integration-network"  # DER onboarding (INTEROP.md)
+DER_ONBOARDING = "ies:der-onboarding"
 METER_DATA = "ies:meter-data"
 BECKN_KEY = "k1"  # each participant's Beckn signing key (subscriber record name)
 OWNER_KEY = "owner-1"  # each participant's namespace owner key (signs directory writes)
@@ -111,7 +113,12 @@ class Plan:
         return cls(members, path.parent, raw.get("extra", {}))
 
 
-DISCOM_ISSUES = ("ElectricityCredential", "MeterDataCredential", "MeterDataRequestCredential")
+DISCOM_ISSUES = (
+    "ElectricityCredential",
+    "MeterDataCredential",
+    "MeterDataRequestCredential",
+    "DERCredential",
+)
 
 
 def network_plan(first_port: int, data_dir: Path) -> Plan:
@@ -121,6 +128,7 @@ def network_plan(first_port: int, data_dir: Path) -> Plan:
         return f"{name}.{DOMAIN_SUFFIX}"
 
     both = (DATA_NETWORK, P2P_NETWORK)
+    discom_networks = (*both, DER_NETWORK)
     members = (
         Member("registry", "Directory & registry (network authority)", AUTHORITY,
                "sandbox.participants.registry:app", first_port, "BPP", "regulator",
@@ -130,11 +138,13 @@ def network_plan(first_port: int, data_dir: Path) -> Plan:
                (METER_DATA, "ies:p2p-trading"), both),
         Member("discom-mh", "MSEDCL (discom, Maharashtra)", host("discom-mh"),
                "sandbox.participants.discom:app", first_port + 2, "BPP", "discom",
-               (METER_DATA, "ies:outage", "ies:filing"), both, "IN-MH", "MSEDCL",
+               (METER_DATA, "ies:outage", "ies:filing", DER_ONBOARDING), discom_networks,
+               "IN-MH", "MSEDCL",
                DISCOM_ISSUES, "MERC-DL-SANDBOX-MSEDCL"),
         Member("discom-ka", "BESCOM (discom, Karnataka)", host("discom-ka"),
                "sandbox.participants.discom:app", first_port + 3, "BPP", "discom",
-               (METER_DATA, "ies:outage", "ies:filing"), both, "IN-KA", "BESCOM",
+               (METER_DATA, "ies:outage", "ies:filing", DER_ONBOARDING), discom_networks,
+               "IN-KA", "BESCOM",
                DISCOM_ISSUES, "KERC-DL-SANDBOX-BESCOM"),
         Member("bank", "Bank (third-party app, BAP)", host("bank"),
                "sandbox.participants.bank:app", first_port + 4, "BAP", "third_party_app",
@@ -142,16 +152,31 @@ def network_plan(first_port: int, data_dir: Path) -> Plan:
         Member("consent", "Consent manager", host("consent"),
                "sandbox.participants.consent:app", first_port + 5, "BPP", "consent_manager",
                ("ies:consent",), (DATA_NETWORK,)),
-        Member("certifier", "Certifier / licensing body", host("certifier"),
+        # The test laboratory: equipment certificates (inverters, PV modules, batteries).
+        Member("certifier", "Certifier (test laboratory)", host("certifier"),
                "sandbox.participants.certifier:app", first_port + 6, "BPP", "certifier",
                ("ies:certification",), (DATA_NETWORK,),
-               issues=("AssetCertificationCredential", "InstallerLicenceCredential")),
+               issues=("AssetCertificationCredential",)),
         Member("regulator", "Regulator (SERC policy decisions)", host("regulator"),
                "sandbox.participants.regulator:app", first_port + 7, "BAP", "regulator",
                ("ies:filing",), (DATA_NETWORK,)),
         Member("p2p", "P2P trading platform", host("p2p"),
-               "sandbox.participants.p2p:app", first_port + 8, "BPP", "p2p_platform",
+               "sandbox.participants.p2p:app", first_port + 8, "BAP", "p2p_platform",
                ("ies:p2p-trading",), (P2P_NETWORK,),
                issues=("P2PTradingPermissionCredential",)),
+        # The state nodal agency (MEDA's role in Maharashtra): installer empanelment.
+        Member("nodal-agency", "State nodal agency (installer empanelment)", host("nodal-agency"),
+               "sandbox.participants.certifier:app", first_port + 13, "BPP", "certifier",
+               ("ies:certification",), (DER_NETWORK,),
+               issues=("InstallerLicenceCredential",)),
+        # A rooftop solar installer applying to discoms on its customers' behalf (a BAP).
+        Member("installer", "Rooftop solar installer (BAP)", host("installer"),
+               "sandbox.participants.installer:app", first_port + 14, "BAP", "third_party_app",
+               (DER_ONBOARDING,), (DER_NETWORK,)),
+        # Not a Beckn participant: the web console people use; it reads the others' APIs
+        # (sandbox.onboarding skips participant_type "console").
+        Member("console", "Web console (consumers, discoms, platform, regulator)",
+               host("console"), "sandbox.console.app:app", first_port + 12, "", "console",
+               (), ()),
     )  # fmt: skip
     return Plan(members, data_dir)

@@ -421,7 +421,8 @@ class ConsentReceiptCredential(_OurCredential):
 
 
 class AssetCertification(_Shape):
-    asset_type: Literal["INVERTER", "BESS", "EV_CHARGER"] = Field(alias="assetType")
+    # SOLAR_PV: a PV module (the panels), certified like an inverter or a battery.
+    asset_type: Literal["INVERTER", "SOLAR_PV", "BESS", "EV_CHARGER"] = Field(alias="assetType")
     asset_id: Text | None = Field(default=None, alias="assetId")
     make: Text
     model: Text
@@ -441,7 +442,8 @@ class AssetCertificationSubject(_Shape):
 
 
 class AssetCertificationCredential(_OurCredential):
-    """A certifier's attestation that an inverter, BESS or EV charger meets its standards."""
+    """A test laboratory's attestation that an inverter, PV module, BESS or EV charger
+    (one serial number) meets its standards."""
 
     credential_type = "AssetCertificationCredential"
     schema_id = "AssetCertificationCredential/v1.0"
@@ -502,6 +504,46 @@ class P2PTradingPermissionCredential(_OurCredential):
     credential_subject: TradingPermissionSubject = Field(alias="credentialSubject")
 
 
+class DerConnection(_Shape):
+    """A DER the discom connected: the registry's IDs, what it is, how it is metered.
+
+    ``energyResources`` are DEG EnergyResource entries (SOLAR_PV, BESS, INVERTER and the
+    bidirectional METER), so a P2P platform or a bank reads the assets in the same
+    vocabulary the ElectricityCredential uses."""
+
+    der_id: Text = Field(alias="derId")  # the registry's persistent DER-… id
+    connection_id: Text = Field(alias="connectionId")
+    meter_id: Text = Field(alias="meterId")  # the bidirectional meter's MTR-… id
+    transformer_id: Text = Field(alias="transformerId")
+    asset_type: Literal["SOLAR_PV", "BESS", "SOLAR_PV_WITH_STORAGE", "WIND", "OTHER"] = Field(
+        alias="assetType"
+    )
+    capacity: QuantitativeValue
+    storage_capacity: QuantitativeValue | None = Field(default=None, alias="storageCapacity")
+    scheme: Literal["NET_METERING", "NET_BILLING", "GROSS_METERING"]
+    commissioning_date: datetime = Field(alias="commissioningDate")
+    state: StateCode
+    application_number: Text = Field(alias="applicationNumber")
+    policy_pack: Text = Field(alias="policyPack")  # id@version the approval was decided by
+    energy_resources: list[EnergyResource] = Field(alias="energyResources", min_length=1)
+
+
+class DerConnectionSubject(_Shape):
+    id: Uri
+    der_connection: DerConnection = Field(alias="derConnection")
+
+
+class DERCredential(_OurCredential):
+    """The discom's record that a consumer's DER is connected: asset, capacity, metering
+    scheme and commissioning date, for a P2P platform or a bank to verify."""
+
+    credential_type = "DERCredential"
+    schema_id = "DERCredential/v1.0"
+    context_url = f"{OUR_CONTEXT_BASE}DERCredential/v1.0/context.jsonld"
+
+    credential_subject: DerConnectionSubject = Field(alias="credentialSubject")
+
+
 CREDENTIAL_MODELS: tuple[type[_Credential], ...] = (
     ElectricityCredential,
     MeterDataCredential,
@@ -510,6 +552,7 @@ CREDENTIAL_MODELS: tuple[type[_Credential], ...] = (
     AssetCertificationCredential,
     InstallerLicenceCredential,
     P2PTradingPermissionCredential,
+    DERCredential,
 )
 CREDENTIAL_TYPES: dict[str, type[_Credential]] = {m.credential_type: m for m in CREDENTIAL_MODELS}
 

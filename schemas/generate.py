@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from schemas.arrfiling import ArrFiling
 from schemas.credentials import CREDENTIAL_MODELS, credential_context, energy_credential_context
 from schemas.meterdata import MeterDataPayload
 from schemas.meterdatarequest import MeterDataRequestPayload
@@ -29,6 +30,7 @@ VOCAB_URI = "https://ies-stack.org/vocab#"
 MODELS: dict[str, type[BaseModel]] = {
     "MeterData/v0.6": MeterDataPayload,
     "MeterDataRequest/v0.6": MeterDataRequestPayload,
+    "ArrFiling/v0.5": ArrFiling,
 }
 # Verifiable credentials (schemas/credentials.py): their contexts are written by
 # ``credential_context``, since a VC context must respect the VC v2 protected terms.

@@ -10,12 +10,19 @@ count (IEEE 1366 Nᵢ) is the number of those connections.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from protocol.outages.models import Outage, OutageKind
 
 NAMESPACE = "ies:outages"
+CONTEXT_URL = (
+    "https://india-energy-stack.github.io/ies-accelerator/schemas/"
+    "OutageNotification/v0.1/context.jsonld"
+)
 
 
 def iso_duration(delta: timedelta) -> str:
@@ -102,3 +109,83 @@ def notification(
     if outage.reason and not planned:
         document["cause"]["text"] = outage.reason
     return document
+
+
+# ------------------------------------------------------------------ the shape a receiver checks
+
+
+class _Open(BaseModel):
+    # Open like the official schema (no additionalProperties: false): members we do not
+    # model are kept, the ones we do are checked.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+Scheme = Literal[
+    "METER_SERIAL", "MRID", "GIS_FEATURE_ID", "SERVICE_DELIVERY_POINT", "FEEDER",
+    "SUBSTATION", "DT", "CONSUMER_NUMBER", "ORG", "DID", "OTHER",
+]  # fmt: skip
+
+
+class NoticeIdentifier(_Open):
+    scheme: Scheme
+    value: str
+    namespace: str | None = None
+
+
+class NoticeAsset(_Open):
+    id: NoticeIdentifier
+    asset_level: Literal["SUBSTATION", "FEEDER", "DT", "LINE_SEGMENT", "SERVICE_POINT"] = Field(
+        alias="assetLevel"
+    )
+    parent_ref: NoticeIdentifier | None = Field(default=None, alias="parentRef")
+
+
+_DURATION = re.compile(
+    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+)
+
+
+def _iso_duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 duration")
+    return value
+
+
+class NoticePeriod(_Open):
+    start: AwareDatetime
+    duration: Annotated[str, AfterValidator(_iso_duration)]
+
+
+class NoticeTiming(_Open):
+    period: NoticePeriod
+    estimated_restoration: AwareDatetime | None = Field(default=None, alias="estimatedRestoration")
+    actual_restoration: AwareDatetime | None = Field(default=None, alias="actualRestoration")
+
+
+class NoticeParty(_Open):
+    id: NoticeIdentifier | None = None
+    name: str | None = None
+
+
+class OutageNotice(_Open):
+    """OutageNotification v0.1 as a subscriber checks it: the members the schema
+    requires (objectType, id, outageClass, status, affectedAssets, timing) with their
+    enums, and the ones a subscriber acts on (msgType, references, issuedBy, timing).
+    Tests hold this model against the official schema both ways (the official
+    examples pass it; what the stack emits passes the official schema)."""
+
+    object_type: Literal["OUTAGE_NOTIFICATION"] = Field(alias="objectType")
+    id: NoticeIdentifier
+    outage_class: Literal["PLANNED", "BREAKDOWN", "SCHEDULED_ROSTERING", "EMERGENCY_ROSTERING"] = (
+        Field(alias="outageClass")
+    )
+    status: Literal["SCHEDULED", "ACTIVE", "PARTIALLY_RESTORED", "RESTORED", "CANCELLED"]
+    msg_type: Literal["ALERT", "UPDATE", "CANCEL"] = Field(default="ALERT", alias="msgType")
+    references: list[NoticeIdentifier] | None = None
+    issued_by: NoticeParty | None = Field(default=None, alias="issuedBy")
+    issued_at: AwareDatetime | None = Field(default=None, alias="issuedAt")
+    affected_assets: list[NoticeAsset] = Field(alias="affectedAssets", min_length=1)
+    timing: NoticeTiming
+
+    def service_points(self) -> set[str]:
+        return {a.id.value for a in self.affected_assets if a.asset_level == "SERVICE_POINT"}

@@ -33,6 +33,7 @@ from protocol.errors import AckRefused
 from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
 from protocol.sharing import DatasetPull
+from sandbox.participants.bank_tariff import tariff_router
 from sandbox.participants.common import (
     ParticipantContext,
     add_lifespan,
@@ -41,6 +42,7 @@ from sandbox.participants.common import (
     issuer_settings,
     prepend_routes,
 )
+from sandbox.participants.outage_inbox import OUTAGE_CHECKS, OutageInbox, inbox_router
 from sandbox.plan import BECKN_KEY, Member
 
 
@@ -250,16 +252,28 @@ def create() -> FastAPI:
     inbox = Inbox()
     pulls: list[DatasetPull] = []
 
+    outages = OutageInbox()
+
     def handle(message: Inbound, unit: Unit) -> None:
         inbox(message, unit)
+        if outages.take(message, unit):
+            return  # an outage notice: unsolicited, no pull waits for it
         pulls[0].take(message, unit)
 
-    beckn = beckn_participant(context, app.state.engine, handle, http, directory)
+    beckn = beckn_participant(
+        context, app.state.engine, handle, http, directory, checks=OUTAGE_CHECKS
+    )
     pulls.append(DatasetPull(beckn.exchange, http))
     identity = SigningIdentity(me.host, BECKN_KEY, context.custody)
     app.include_router(beckn.router("/beckn"))
     app.include_router(beckn.log_router())
     app.include_router(app_routes(me, beckn, inbox, pulls[0], identity, consent_http))
+    app.include_router(inbox_router(outages, "/app"))  # GET /app/outages/received
+    app.include_router(
+        tariff_router(  # POST /app/tariffs/bill
+            lambda transaction: [i for i in list(inbox.items) if i["transactionId"] == transaction]
+        )
+    )
 
     def stop() -> None:
         beckn.stop_worker()

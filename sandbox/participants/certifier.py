@@ -1,5 +1,7 @@
-"""The certifier's process: a credential issuer for asset certifications and installer
-licences (its use cases come with DER visibility and P2P onboarding)."""
+"""An issuing body's process: a credential issuer and nothing else. Two members of the
+sandbox run it: the certifier (the test laboratory: equipment certificates for
+inverters, PV modules and batteries) and the state nodal agency (installer licences and
+empanelment); which types each may issue is the operator's trust registry's business."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from consent.app import ConsentSettings, create_app
 from kernel.service import LazyApp
 from sandbox.participants.common import ParticipantContext, identity_router
+from sandbox.participants.outage_inbox import install_outage_receiver
 from sandbox.plan import BECKN_KEY
 
 PROVIDER_NOTIFICATIONS = "/meter-data-service/consent/notifications"
@@ -34,6 +35,9 @@ def create() -> FastAPI:
     )
     app = create_app(settings)
     app.include_router(identity_router(context))
+    # The consumers' channel for outage notices: discoms send them over Beckn (verified
+    # by this receiver), listed at GET /channel/outages/received.
+    install_outage_receiver(app, context, app.state.engine)
     return app
 
 

@@ -40,6 +40,7 @@ from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
 from protocol.store import ProtocolStore
 from registry.directory.client import HttpKeyLookup
+from sandbox.console.discom_routes import install_console_routes
 from sandbox.legacy import hes_archive, hes_window
 from sandbox.participants.common import (
     ParticipantContext,
@@ -48,6 +49,12 @@ from sandbox.participants.common import (
     identity_router,
     issuer_settings,
 )
+from sandbox.participants.discom_der import install as install_der_visibility
+from sandbox.participants.discom_der_onboarding import install_der_onboarding
+from sandbox.participants.discom_filing import install as install_filing
+from sandbox.participants.discom_outage import install_outages
+from sandbox.participants.discom_p2p import install as install_p2p
+from sandbox.participants.discom_tariff import install as install_tariffs
 from sandbox.participants.meter_data import MeterDataDesk
 from sandbox.plan import BECKN_KEY, Member
 from sandbox.seed import HES_METERS, DiscomSeed, discom_seed
@@ -249,10 +256,14 @@ def create() -> FastAPI:
     http = httpx.Client(timeout=10)
     directory = httpx.Client(base_url=context.directory_url, timeout=10)
     app.include_router(back_office(me, seed, Registry(directory, seed), archive))
+    install_filing(app, context, seed, http, directory)  # ARR filing to the regulator
+    install_console_routes(app, me.discom_code)  # the consumer's own load curve
     engine = app.state.engine
     consent_http = httpx.Client(base_url=context.plan.member("consent").url, timeout=10)
     gate = consent_gate(context, archive, consent_http, directory)
     beckn, desk = beckn_side(context, engine, http, directory, gate)
+    install_outages(app, context, beckn, directory)
+    install_p2p(app, context, beckn, archive, directory)
     app.include_router(beckn.router("/beckn"))
     app.include_router(download_router(desk.provider))
     # The meter data service's own routes: the gated POST /meter-data (detached JWS)
@@ -262,6 +273,9 @@ def create() -> FastAPI:
     app.state.beckn = beckn
     app.state.archive = archive
     app.state.gate = gate
+    install_der_onboarding(app, context)  # DER connection applications over Beckn
+    install_tariffs(app, context, archive, directory)  # IES_Policy tariffs over Beckn
+    install_der_visibility(app, context)  # per-feeder DER aggregates, signed
 
     def stop() -> None:
         beckn.stop_worker()

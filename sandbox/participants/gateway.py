@@ -24,6 +24,9 @@ def create() -> FastAPI:
     )
     app = create_app(settings)
     app.include_router(identity_router(context))
+    # Its subscriber record names {url}/beckn (as every member's): serve Beckn there too,
+    # or a BAP that reads the directory posts to a 404 (found by the conformance kit).
+    app.include_router(app.state.participant.router("/beckn"))
     return app
 
 

@@ -1,14 +1,71 @@
-"""The P2P trading platform's process: a credential issuer (trading permissions) and its
-Beckn BPP in the P2P trading network. Its trading flows come with the P2P use case."""
+"""The P2P trading platform's process: a credential issuer (trading permissions), the
+market (an order book and a uniform-price double auction per 15-minute block), and
+its Beckn side in the P2P trading network, under the state's policy pack.
+
+Platform API (the prosumers' app and the platform's operator call it):
+
+* ``POST /platform/prosumers`` ``{presentation, derCapacityKw, meteringScheme}``: a
+  prosumer onboards by presenting the credentials :data:`REQUIRED_TO_TRADE` names,
+  bound to the platform's challenge; the platform's own verifier checks them (holder
+  proof, issuer's did:web key, the operator's trust registry, revocation) and issues
+  a P2PTradingPermissionCredential to the holder.
+* ``POST /platform/orders``: a bid or an ask of an onboarded prosumer for one block.
+* ``POST /platform/clearing`` ``{day}``: every block of the day cleared
+  (:mod:`protocol.market.auction`); each trade put to the seller's state pack
+  (``p2p_trade``) at the regulator's policy decision service; the allowed ones
+  recorded in the registry's trade ledger, signed with the platform's key; the
+  refused ones kept with the rules that refused them.
+* ``POST /platform/settlement`` ``{day}``: after delivery, the trade contract of each
+  discom's prosumers goes to the discom as a Beckn ``status`` (DEG wave 2); each
+  discom records its meters' export/import in the ledger and answers ``on_status``
+  with the actuals; the platform then settles from the ledger alone (its trades and
+  the discoms' meter blocks, :mod:`protocol.market.settlement`): a statement per
+  party and per discom.
+
+The platform's subscriber record is a BAP: in the sandbox it is the caller of every
+P2P exchange (DEG's seller platform telling the seller discom), and no buyer app of
+another platform calls it. The order book and the onboarded prosumers live in
+memory: a restarted platform keeps its ledger entries and issued permissions, not
+its open orders.
+"""
 
 from __future__ import annotations
 
-import httpx
-from fastapi import FastAPI
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.synthetic import IST
 from credentials.app import create_app
+from credentials.did import parse_multibase_key
+from credentials.keys import InvalidPublicKey, KeyAlgorithm
+from credentials.service import CredentialService
+from credentials.verify import PresentationVerdict
+from kernel.problems import Problem
 from kernel.service import LazyApp
+from protocol.client import new_context
+from protocol.market.auction import Block, Order, OrderBook, OrderRefused, Side, Trade
+from protocol.market.messages import ContractTrade, Party, revenue_flows, trade_contract
+from protocol.market.settlement import Metered, Statement, settle
+from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
+from registry.directory.client import CallbackSigner
+from registry.ledger.client import LedgerClient
+from registry.ledger.models import meter_of_discom
 from sandbox.participants.common import (
     ParticipantContext,
     add_lifespan,
@@ -16,6 +73,502 @@ from sandbox.participants.common import (
     identity_router,
     issuer_settings,
 )
+from sandbox.participants.discom_p2p import PREFIX as DISCOM_P2P
+from sandbox.plan import BECKN_KEY, P2P_NETWORK, Member, Plan
+
+REQUIRED_TO_TRADE: tuple[str, ...] = ("ElectricityCredential",)
+DOMAIN = "p2p_trade"
+# Sandbox parameter: what a discom charges per kWh of shortfall against a contract.
+DEVIATION_INR_PER_KWH = Decimal("4.00")
+ANSWER_WAIT = 10.0
+
+
+class OnboardingRefused(Problem):
+    slug = "p2p-onboarding-refused"
+    title = "The prosumer's credentials do not allow it to trade"
+    status = 403
+    beckn_code = "40300"
+    description = "A required credential is missing, does not verify, or is not the holder's."
+
+
+class NotOnboarded(Problem):
+    slug = "p2p-not-onboarded"
+    title = "The prosumer has not onboarded to the platform"
+    status = 403
+    beckn_code = "40300"
+    description = "Only prosumers holding the platform's trading permission may post orders."
+
+
+class OrderSignatureInvalid(Problem):
+    slug = "p2p-order-signature-invalid"
+    title = "The order is not signed by the prosumer it names"
+    status = 401
+    beckn_code = "40100"
+    description = "An order carries the holder's did:key signature over the exact body."
+
+
+class OrderNotTaken(Problem):
+    slug = "p2p-order-refused"
+    title = "The order book refused the order"
+    status = 422
+    beckn_code = "40000"
+    description = "Not a block of the day, not whole Wh or paise, a duplicate, or both sides."
+
+
+class Onboard(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    presentation: dict[str, Any]
+    der_capacity_kw: float = Field(alias="derCapacityKw", ge=0, le=1000)
+    metering_scheme: Literal["none", "net_billing", "net_metering", "gross_metering"] = Field(
+        alias="meteringScheme"
+    )
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    holder: str = Field(min_length=8, max_length=300)
+    side: Side
+    day: date
+    block: int = Field(ge=1, le=96)
+    quantity_kwh: str = Field(alias="quantityKwh", pattern=r"^[0-9]{1,4}(\.[0-9]{1,3})?$")
+    price_inr_per_kwh: str = Field(alias="priceInrPerKwh", pattern=r"^[0-9]{1,3}(\.[0-9]{1,2})?$")
+
+
+class Day(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class Prosumer:
+    """What the platform learnt from the prosumer's verified credentials."""
+
+    holder: str
+    customer: str  # its registry id (the ElectricityCredential's customerNumber)
+    meter: str  # its meter's asset DID
+    discom: Member
+    category: str
+    sanctioned_load_kw: float
+    der_capacity_kw: float
+    metering_scheme: str
+
+    def party(self) -> Party:
+        assert self.discom.discom_code is not None
+        return Party(self.customer, self.meter, self.discom.host, self.discom.discom_code)
+
+
+def onboarding_problems(verdict: PresentationVerdict, required: Sequence[str]) -> list[str]:
+    """Why the presented credentials do not let the holder onboard ([] when they do):
+    the presentation must verify, and hold a verified credential of each ``required``
+    type issued to the presentation's holder."""
+    problems = [f"{c.name}: {c.reason}" for c in verdict.checks if not c.ok]
+    for kind in required:
+        held = [v for v in verdict.credentials if v.credential_type == kind]
+        if not held:
+            problems.append(f"no {kind} was presented")
+            continue
+        for found in held:
+            if not found.verified:
+                problems += [f"{kind}: {c.name}: {c.reason}" for c in found.failures]
+            subject = (found.credential or {}).get("credentialSubject") or {}
+            if subject.get("id") != verdict.holder:
+                problems.append(f"{kind} was issued to {subject.get('id')}, not the holder")
+    return problems
+
+
+ORDER_SIGNATURE = "Prosumer-Signature"  # base64url Ed25519 over the body, by the holder
+
+
+def holder_signed(holder: str, body: bytes, signature: str | None) -> bool:
+    """``signature`` is the holder's did:key (Ed25519) signature of ``body``."""
+    if not signature or not holder.startswith("did:key:"):
+        return False
+    try:
+        algorithm, raw = parse_multibase_key(holder.removeprefix("did:key:"))
+        if algorithm is not KeyAlgorithm.ED25519:
+            return False
+        padded = signature + "=" * (-len(signature) % 4)
+        Ed25519PublicKey.from_public_bytes(raw).verify(base64.urlsafe_b64decode(padded), body)
+    except (InvalidPublicKey, InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _electricity(verdict: PresentationVerdict) -> tuple[str, dict[str, Any]]:
+    found = next(v for v in verdict.credentials if v.credential_type == "ElectricityCredential")
+    return str(found.issuer), (found.credential or {})["credentialSubject"]
+
+
+def block_start(block: Block) -> datetime:
+    midnight = datetime(block.day.year, block.day.month, block.day.day, tzinfo=IST)
+    return midnight + timedelta(minutes=15 * (block.number - 1))
+
+
+@dataclass
+class Market:
+    """The platform's state: its prosumers, its book, what it cleared and refused."""
+
+    prosumers: dict[str, Prosumer] = field(default_factory=dict)  # by holder DID
+    by_customer: dict[str, Prosumer] = field(default_factory=dict)
+    book: OrderBook = field(default_factory=OrderBook)
+    seq: int = 0
+    policy: dict[str, tuple[str, str]] = field(default_factory=dict)  # trade id -> rule
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Inbox:
+    """The callbacks the platform's Beckn receiver accepted, per transaction."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[str, list[Inbound]] = {}
+
+    def __call__(self, message: Inbound, _unit: Unit) -> None:
+        with self.lock:
+            self.items.setdefault(message.context.transaction_id, []).append(message)
+
+    def wait(self, transaction: str, count: int, seconds: float) -> list[Inbound]:
+        deadline = time.monotonic() + seconds
+        while True:
+            with self.lock:
+                found = list(self.items.get(transaction, []))
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
+
+class Platform:
+    def __init__(
+        self,
+        context: ParticipantContext,
+        beckn: BecknParticipant,
+        inbox: Inbox,
+        registry: httpx.Client,
+        regulator: httpx.Client,
+    ) -> None:
+        self.me = context.me
+        self.plan: Plan = context.plan
+        self.beckn = beckn
+        self.inbox = inbox
+        self.registry = registry
+        self.regulator = regulator
+        signer = CallbackSigner(f"{self.me.host}#{BECKN_KEY}",
+                                lambda m: context.custody.sign(BECKN_KEY, m))  # fmt: skip
+        self.ledger = LedgerClient(registry, signer)
+        self.market = Market()
+
+    # -------------------------------------------------------------- onboarding
+
+    def onboard(self, body: Onboard, service: CredentialService) -> dict[str, Any]:
+        verdict = service.verify_presentation(body.presentation, self.me.host)
+        problems = onboarding_problems(verdict, REQUIRED_TO_TRADE)
+        if problems:
+            raise OnboardingRefused("; ".join(problems)[:1000], problems=problems)
+        issuer, subject = _electricity(verdict)
+        discom = next((m for m in self.plan.discoms() if m.did == issuer), None)
+        if discom is None or discom.state is None:
+            raise OnboardingRefused(f"{issuer} is not a discom of this network")
+        assert verdict.holder is not None
+        try:
+            profile = subject["customerProfile"]
+            consumption = profile["consumptionProfiles"][0]
+            prosumer = Prosumer(
+                holder=verdict.holder, customer=str(profile["customerNumber"]),
+                meter=str(consumption["meterId"]), discom=discom,
+                category=str(consumption["tariffCategoryCode"]).lower(),
+                sanctioned_load_kw=float(consumption["sanctionedLoad"]["value"]),
+                der_capacity_kw=body.der_capacity_kw, metering_scheme=body.metering_scheme,
+            )  # fmt: skip
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise OnboardingRefused(f"the ElectricityCredential lacks {exc}") from exc
+        if not meter_of_discom(prosumer.meter, discom.host):
+            raise OnboardingRefused(f"{prosumer.meter} is not a meter of {discom.host}")
+        now = datetime.now(IST)
+        permission = {
+            "id": prosumer.holder,
+            "tradingPermission": {
+                "customerNumber": prosumer.customer, "meterIds": [prosumer.meter],
+                "platforms": [self.me.did],
+                "maxExport": {"value": body.der_capacity_kw, "unit": "kW"},
+                "state": discom.state, "programme": f"{discom.state} P2P sandbox pilot",
+                "policyPack": f"{discom.state.lower()}:{DOMAIN}",
+            },
+        }  # fmt: skip
+        issued = service.issue(self.me.did, "P2PTradingPermissionCredential", permission,
+                               valid_from=now, valid_until=now + timedelta(days=365))  # fmt: skip
+        with self.market.lock:
+            self.market.prosumers[prosumer.holder] = prosumer
+            self.market.by_customer[prosumer.customer] = prosumer
+        return {"prosumer": prosumer.customer, "meter": prosumer.meter, **issued}
+
+    # -------------------------------------------------------------- orders
+
+    def order(self, body: OrderIn, raw: bytes, signature: str | None) -> dict[str, Any]:
+        """Take an order signed by the prosumer's own wallet key (its did:key) over the
+        exact body: nobody else can trade in its name. A replayed order is refused by the
+        book (its id is taken)."""
+        if not holder_signed(body.holder, raw, signature):
+            raise OrderSignatureInvalid(f"the order is not signed by {body.holder}'s key")
+        with self.market.lock:
+            prosumer = self.market.prosumers.get(body.holder)
+            if prosumer is None:
+                raise NotOnboarded(f"{body.holder} holds no trading permission of ours")
+            self.market.seq += 1
+            try:
+                order = Order(body.id, prosumer.customer, body.side, Block(body.day, body.block),
+                              Decimal(body.quantity_kwh), Decimal(body.price_inr_per_kwh),
+                              self.market.seq)  # fmt: skip
+                self.market.book.add(order)
+            except OrderRefused as exc:
+                raise OrderNotTaken(str(exc)) from exc
+        return {"id": order.id, "block": str(order.block), "seq": order.seq}
+
+    # -------------------------------------------------------------- clearing
+
+    def _policy_input(self, trade: Trade) -> dict[str, Any]:
+        seller = self.market.by_customer[trade.seller]
+        buyer = self.market.by_customer[trade.buyer]
+        return {
+            "seller": {"connection_category": seller.category,
+                       "sanctioned_load_kw": seller.sanctioned_load_kw,
+                       "der_capacity_kw": seller.der_capacity_kw,
+                       "metering_scheme": seller.metering_scheme},
+            "buyer": {"connection_category": buyer.category},
+            "trade": {"block": {"date": trade.block.day.isoformat(),
+                                "number": trade.block.number, "minutes": 15},
+                      "quantity_kwh": float(trade.quantity_kwh),
+                      "price_inr_per_kwh": float(trade.price_inr_per_kwh)},
+        }  # fmt: skip
+
+    def _policy_ref(self, pack: dict[str, Any]) -> tuple[str, str]:
+        """Where the rule that decided a trade is (the regulator's OPA Data API) and its
+        Rego path, as DEGContract.policy names them. The shipped packs' Rego package is
+        ``ies.{state}.v{major}``."""
+        state = str(pack["id"]).removeprefix("in-")
+        package = f"ies.{state}.v{str(pack['version']).split('.')[0]}"
+        regulator = self.plan.member("regulator").url
+        url = f"{regulator}/v1/data/{package.replace('.', '/')}/{DOMAIN}/decision"
+        return url, f"data.{package}.{DOMAIN}.decision"
+
+    def clear(self, day: date) -> dict[str, Any]:
+        with self.market.lock:
+            clearings = [c for c in self.market.book.clear() if c.block.day == day]
+        blocks: list[dict[str, Any]] = []
+        recorded = refused = 0
+        for clearing in clearings:
+            entries: list[dict[str, Any]] = []
+            for trade in clearing.trades:
+                seller = self.market.by_customer[trade.seller]
+                buyer = self.market.by_customer[trade.buyer]
+                asked = self.regulator.post("/policy/decisions", json={
+                    "jurisdiction": seller.discom.state, "domain": DOMAIN,
+                    "input": self._policy_input(trade), "as_of": day.isoformat(),
+                    "reference": trade.id})  # fmt: skip
+                asked.raise_for_status()
+                decision = asked.json()
+                self.market.policy[trade.id] = self._policy_ref(decision["pack"])
+                entry: dict[str, Any] = {
+                    "trade_id": trade.id, "seller": trade.seller, "buyer": trade.buyer,
+                    "quantity_kwh": str(trade.quantity_kwh),
+                    "price_inr_per_kwh": str(trade.price_inr_per_kwh),
+                    "decision": {"id": decision["id"], "allow": decision["allow"],
+                                 "violations": decision["violations"],
+                                 "pack": decision["pack"]},
+                }  # fmt: skip
+                if decision["allow"]:
+                    written = self.ledger.record_trade({
+                        "trade_id": trade.id, "block_start": block_start(trade.block).isoformat(),
+                        "seller": trade.seller, "buyer": trade.buyer,
+                        "seller_meter": seller.meter, "buyer_meter": buyer.meter,
+                        "quantity_kwh": str(trade.quantity_kwh),
+                        "price_inr_per_kwh": str(trade.price_inr_per_kwh),
+                        "jurisdiction": seller.discom.state, "policy_decision": decision["id"],
+                    })  # fmt: skip
+                    entry["ledger"] = {"status": written.status_code, "body": written.json()}
+                    recorded += written.status_code in (200, 201)
+                else:
+                    refused += 1
+                entries.append(entry)
+            blocks.append({
+                "block": str(clearing.block), "start": block_start(clearing.block).isoformat(),
+                "price_inr_per_kwh": None if clearing.price_inr_per_kwh is None
+                else str(clearing.price_inr_per_kwh),
+                "quantity_kwh": str(clearing.quantity_kwh), "trades": entries,
+            })  # fmt: skip
+        return {"day": day.isoformat(), "blocks": blocks, "recorded": recorded, "refused": refused}
+
+    # -------------------------------------------------------------- delivery, settlement
+
+    def _pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            query = {**params, "limit": 500} | ({"cursor": cursor} if cursor else {})
+            page = self.registry.get(path, params=query)
+            page.raise_for_status()
+            body = page.json()
+            items += body["items"]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return items
+
+    def _ledger_trades(self, day: date) -> list[dict[str, Any]]:
+        start = datetime(day.year, day.month, day.day, tzinfo=IST)
+        return self._pages("/ledger/trades", {
+            "platform": self.me.host, "since": start.isoformat(),
+            "until": (start + timedelta(days=1)).isoformat()})  # fmt: skip
+
+    def settle(self, day: date) -> dict[str, Any]:
+        recorded = self._ledger_trades(day)
+        exchanged: list[dict[str, Any]] = []
+        problems: list[str] = []
+        registry = self.plan.directory
+        discoms = {m.host: m for m in self.plan.discoms()}
+        trades = [self._contract_trade(t) for t in recorded]
+        for host, discom in sorted(discoms.items()):
+            theirs = [t for t in trades if host in (t.seller.discom, t.buyer.discom)]
+            if not theirs:
+                continue
+            contract_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.me.url}/p2p/{day}/{host}")
+            policy_url, policy_query = self.market.policy.get(theirs[0].id, ("", ""))
+            contract = trade_contract(
+                str(contract_id), theirs,
+                platform=self.me.host, platform_url=self.me.url,
+                discoms={h: (str(m.discom_code), m.url) for h, m in discoms.items()
+                         if any(h in (t.seller.discom, t.buyer.discom) for t in theirs)},
+                ledger=(registry.host, f"{registry.url}/ledger"),
+                policy_url=policy_url, policy_query=policy_query,
+            )  # fmt: skip
+            url = f"{discom.url}{DISCOM_P2P}"
+            context = new_context("status", network_id=P2P_NETWORK, bap_id=self.me.host,
+                                  bap_uri=self.me.beckn_url, bpp_id=host,
+                                  bpp_uri=discom.beckn_url)  # fmt: skip
+            delivery = self.beckn.exchange.send(
+                url, host, {"context": context, "message": {"contract": contract}}
+            )
+            exchanged.append({"action": "status", "document": json.loads(delivery.prepared.body),
+                              "acknowledged": delivery.acknowledged})  # fmt: skip
+            if not delivery.acknowledged:
+                problems.append(f"{host} refused the status: {delivery.failure or delivery.ack}")
+                continue
+            answers = self.inbox.wait(context["transactionId"], 1, ANSWER_WAIT)
+            if not answers:
+                problems.append(f"{host} sent no on_status")
+                continue
+            answer = answers[0]
+            if answer.sender.subscriber_id != host or answer.action != "on_status":
+                problems.append(f"an {answer.action} from {answer.sender.subscriber_id}")
+            if answer.signature.headers[-1] != "request-signature":
+                problems.append(f"{host}'s on_status is not bound to our status")
+            exchanged.append({"action": answer.action, "document": answer.document,
+                              "sender": answer.sender.subscriber_id})  # fmt: skip
+        statements = self._settle_from_ledger(trades)
+        out = [_statement_json(s) for s in statements.values()]
+        return {
+            "day": day.isoformat(), "trades": len(trades), "messages": exchanged,
+            "problems": problems, "statements": out,
+            "balance_inr": str(sum((s.net_inr for s in statements.values()), Decimal(0))),
+        }  # fmt: skip
+
+    def _contract_trade(self, row: dict[str, Any]) -> ContractTrade:
+        seller = self.market.by_customer[row["seller"]]
+        buyer = self.market.by_customer[row["buyer"]]
+        return ContractTrade(
+            row["trade_id"], row["trade_id"].rsplit(":", 2)[-2],
+            datetime.fromisoformat(row["block_start"]), seller.party(), buyer.party(),
+            Decimal(row["quantity_kwh"]), Decimal(row["price_inr_per_kwh"]),
+        )  # fmt: skip
+
+    def _settle_from_ledger(self, trades: list[ContractTrade]) -> dict[str, Statement]:
+        """Statements from what the ledger holds: the trades as recorded and the
+        discoms' meter blocks (their current versions)."""
+        if not trades:
+            return {}
+        first = min(t.block_start for t in trades)
+        last = max(t.block_start for t in trades) + timedelta(minutes=15)
+        blocks = {t.block_start: _block_of(t.block_start) for t in trades}
+        metered: dict[tuple[str, Block], Metered] = {}
+        meters = {p.meter: p.id for t in trades for p in (t.seller, t.buyer)}
+        for meter, party in meters.items():
+            for row in self._pages(
+                "/ledger/meter-blocks",
+                {"meter": meter, "since": first.isoformat(), "until": last.isoformat()},
+            ):
+                at = datetime.fromisoformat(row["block_start"])
+                if at in blocks:
+                    metered[party, blocks[at]] = Metered(Decimal(row["export_kwh"]),
+                                                         Decimal(row["import_kwh"]))  # fmt: skip
+        auction_trades = [
+            Trade(blocks[t.block_start], f"bid:{t.id}", t.ask_id, t.buyer.id, t.seller.id,
+                  t.quantity_kwh, t.price_inr_per_kwh)
+            for t in trades
+        ]  # fmt: skip
+        discom_of = {p.id: p.discom for t in trades for p in (t.seller, t.buyer)}
+        rates = dict.fromkeys(set(discom_of.values()), DEVIATION_INR_PER_KWH)
+        return settle(auction_trades, metered, discom_of, rates)
+
+
+def _block_of(start: datetime) -> Block:
+    local = start.astimezone(IST)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return Block(local.date(), int((local - midnight).total_seconds() // 900) + 1)
+
+
+def _statement_json(statement: Statement) -> dict[str, Any]:
+    lines = [{
+        "block": str(line.block), "role": line.role, "contractedKwh": str(line.contracted_kwh),
+        "meteredKwh": None if line.metered_kwh is None else str(line.metered_kwh),
+        "deliveredKwh": str(line.delivered_kwh), "shortfallKwh": str(line.shortfall_kwh),
+        "energyInr": str(line.energy_inr), "deviationInr": str(line.deviation_inr),
+    } for line in statement.lines]  # fmt: skip
+    flows = [(f"energy {line.role} {line.block}", line.energy_inr) for line in statement.lines]
+    flows += [(f"deviation {line.block}", line.deviation_inr)
+              for line in statement.lines if line.deviation_inr]  # fmt: skip
+    if statement.discom is None:
+        flows = [("deviation charges received", statement.deviation_received_inr)]
+    return {
+        "party": statement.party, "discom": statement.discom, "lines": lines,
+        "energyInr": str(statement.energy_inr), "deviationInr": str(statement.deviation_inr),
+        "deviationReceivedInr": str(statement.deviation_received_inr),
+        "netInr": str(statement.net_inr),
+        "revenueFlow": revenue_flows(statement.party, flows),
+    }  # fmt: skip
+
+
+def platform_router(platform: Platform) -> APIRouter:
+    router = APIRouter(prefix="/platform", tags=["P2P trading platform"])
+
+    @router.post("/prosumers", status_code=201, summary="Onboard a prosumer (credentials shown)")
+    def onboard(body: Onboard, request: Request) -> dict[str, Any]:
+        return platform.onboard(body, request.app.state.credentials)
+
+    @router.post(
+        "/orders",
+        status_code=201,
+        summary="Post a bid or an ask for one block",
+        description=f"Signed by the prosumer's wallet key: `{ORDER_SIGNATURE}`.",
+    )
+    async def order(
+        body: OrderIn,
+        request: Request,
+        signature: Annotated[str | None, Header(alias=ORDER_SIGNATURE, max_length=200)] = None,
+    ) -> dict[str, Any]:
+        raw = await request.body()
+        return await run_in_threadpool(platform.order, body, raw, signature)
+
+    @router.post("/clearing", summary="Clear every block of a day; policy; ledger")
+    def clearing(body: Day) -> dict[str, Any]:
+        return platform.clear(body.day)
+
+    @router.post("/settlement", summary="Delivery from the discoms (Beckn), then settlement")
+    def settlement(body: Day) -> dict[str, Any]:
+        return platform.settle(body.day)
+
+    return router
 
 
 def create() -> FastAPI:
@@ -25,18 +578,18 @@ def create() -> FastAPI:
     app.include_router(identity_router(context, did=False))
     http = httpx.Client(timeout=10)
     directory = httpx.Client(base_url=context.directory_url, timeout=10)
-
-    def handle(_message: Inbound, _unit: Unit) -> None:
-        """Offers and trades arrive here once the P2P use case is built."""
-
-    beckn = beckn_participant(context, app.state.engine, handle, http, directory)
+    regulator = httpx.Client(base_url=context.plan.member("regulator").url, timeout=10)
+    inbox = Inbox()
+    beckn = beckn_participant(context, app.state.engine, inbox, http, directory)
     app.include_router(beckn.router("/beckn"))
     app.include_router(beckn.log_router())
+    app.include_router(platform_router(Platform(context, beckn, inbox, directory, regulator)))
 
     def stop() -> None:
         beckn.stop_worker()
         http.close()
         directory.close()
+        regulator.close()
 
     add_lifespan(app, lambda: beckn.start_worker(0.05), stop)
     return app

@@ -125,17 +125,28 @@ class Entry:
 
 def catalogue() -> list[Entry]:
     """Every IES use case in the order the sandbox plays them."""
-    from sandbox.usecases import meter_digest, meter_exchange, passport
+    from sandbox.usecases import (
+        der_onboarding,
+        der_visibility,
+        meter_digest,
+        meter_exchange,
+        outage,
+        p2p,
+        passport,
+        regulatory_filing,
+        tariff,
+    )
 
     return [
         Entry(passport.NAME, passport.play),
         Entry(meter_digest.NAME, meter_digest.play),
         Entry(meter_exchange.NAME, meter_exchange.play),
-        Entry("DER Visibility", None),
-        Entry("P2P Energy Transaction", None),
-        Entry("DISCOM Regulatory Filing", None),
-        Entry("Tariff Intelligence", None),
-        Entry("Outage Notification", None),
+        Entry(der_visibility.NAME, der_visibility.play),
+        Entry(der_onboarding.NAME, der_onboarding.play),
+        Entry(p2p.NAME, p2p.play),
+        Entry(regulatory_filing.NAME, regulatory_filing.play),
+        Entry(tariff.NAME, tariff.play),
+        Entry(outage.NAME, outage.play),
     ]
 
 

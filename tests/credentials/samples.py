@@ -9,10 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from kernel.yamlio import load_yaml
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 IES = SHARED / "ies" / "schemas"
@@ -29,7 +30,7 @@ OFFICIAL = {
 
 def _load(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
-    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return json.loads(text) if path.suffix == ".json" else load_yaml(text)
 
 
 def _retrieve(uri: str) -> Resource[Any]:
@@ -139,6 +140,39 @@ def subjects(holder: str) -> dict[str, dict[str, Any]]:
                 "assetTypes": ["SOLAR_PV", "INVERTER", "BESS"],
                 "states": ["IN-MH"],
                 "issuingAuthority": "Electrical Inspectorate, Maharashtra",
+            },
+        },
+        "DERCredential": {
+            "id": holder,
+            "derConnection": {
+                "derId": "DER-1000-0000-0000-0001",
+                "connectionId": "CNX-1000-0000-0000-0002",
+                "meterId": "MTR-1000-0000-0000-0003",
+                "transformerId": "DTR-1000-0000-0000-0004",
+                "assetType": "SOLAR_PV",
+                "capacity": kw,
+                "scheme": "NET_METERING",
+                "commissioningDate": "2026-03-01T00:00:00+05:30",
+                "state": "IN-MH",
+                "applicationNumber": "DERAPP-MSEDCL-000001",
+                "policyPack": "in-mh@2.0.0",
+                "energyResources": [
+                    {
+                        "id": "DER-1000-0000-0000-0001",
+                        "type": "SOLAR_PV",
+                        "attributes": {
+                            "ratedPower": kw,
+                            "commissioningDate": "2026-03-01T00:00:00+05:30",
+                        },
+                        "parentResources": ["CNX-1000-0000-0000-0002"],
+                    },
+                    {
+                        "id": "MTR-1000-0000-0000-0003",
+                        "type": "METER",
+                        "attributes": {"serialNumber": "BM-1", "energyDirection": "Bidirectional"},
+                        "parentResources": ["DER-1000-0000-0000-0001"],
+                    },
+                ],
             },
         },
         "P2PTradingPermissionCredential": {

@@ -12,10 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+
+from kernel.yamlio import load_yaml
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 BECKN = SHARED / "beckn" / "beckn-v2.0.0.yaml"
@@ -25,7 +26,7 @@ _ROOT = "urn:beckn:v2.0.0"
 
 @cache
 def spec() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(BECKN.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = load_yaml(BECKN.read_text(encoding="utf-8"))
     return loaded
 
 

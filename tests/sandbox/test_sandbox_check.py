@@ -14,6 +14,7 @@ from tests.credentials.samples import IES, OFFICIAL, official_errors
 from tests.protocol import oracle as beckn
 from tests.sandbox.conftest import SandboxRun
 from tests.schemas import oracle as ies_schemas
+from tests.tariffs.oracle import ies_policy_errors
 
 
 @pytest.mark.slow
@@ -44,7 +45,8 @@ def test_sandbox_check_plays_every_built_use_case_and_exits_zero(sandbox_run: Sa
     for action in ("discover", "select", "on_select", "init", "on_init", "confirm",
                    "on_confirm"):  # fmt: skip
         assert action in actions, actions
-    assert actions.count("on_discover") == 2  # both discoms, through the gateway
+    # both discoms answer each discover (meter data, tariffs), through the gateway
+    assert actions.count("on_discover") == 2 * actions.count("discover")
     assert actions.count("status") == actions.count("on_status") >= 2  # paginated
     assert {"MeterDataRequest", "MeterData"} <= kinds
     if not IES.is_dir():
@@ -77,6 +79,9 @@ def _official_payloads(action: str, document: dict, name: str) -> None:
     if action == "on_status":
         pages = [p.get("performanceAttributes") or {} for p in contract.get("performance") or []]
         for page in pages:
-            if "dataPayload" in page:  # a meter-data page (other use cases carry their own)
+            payload = page.get("dataPayload")
+            if isinstance(payload, dict) and payload.get("@type") == "IES_Policy":  # tariff
+                assert ies_policy_errors(payload) == [], name
+            elif "dataPayload" in page:  # a meter-data page (other use cases: their own)
                 assert page["dataPayload"], name
                 assert ies_schemas.official_errors(page["dataPayload"]) == [], name

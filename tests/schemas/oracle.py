@@ -9,10 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from kernel.yamlio import load_yaml
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 METERDATA = SHARED / "ies" / "schemas" / "MeterData" / "v0.6"
@@ -22,7 +23,7 @@ _HOSTED = re.compile(r"https://schema\.(?:nfh\.global|beckn\.io)/([A-Za-z0-9]+)/
 
 def _load(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
-    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return json.loads(text) if path.suffix == ".json" else load_yaml(text)
 
 
 def _retrieve(uri: str) -> Resource[Any]:

@@ -13,6 +13,7 @@ pytest.importorskip("c104", reason="the iec104 extra (c104, GPL-3.0) is not inst
 from adapters.iec104.client import Iec104FeederSource
 from adapters.iec104.points import standard_map
 from adapters.iec104.simulator import RtuSimulator, ScenarioClock
+from kernel.database import from_db
 from protocol.outages.models import BreakerEvent, LinkChange
 from tests.telemetry.conftest import at, create, free_port
 
@@ -123,3 +124,34 @@ def test_the_client_reconnects_by_itself_when_the_rtu_restarts(rig):
     assert rtu.trip(feeder, clock())
     reports = drain(source, monitor, 0.5)
     assert feeder in monitor.detector.open_feeders()
+
+
+@pytest.mark.slow
+def test_a_restoration_while_the_link_is_down_is_read_back_after_reconnection(rig):
+    """Mid-stream drop: the feeder is out, the link drops, the breaker closes while no
+    one listens; the general interrogation after reconnection reports the close with the
+    RTU's own time tag, so the outage ends when it really ended."""
+    rtu, source, monitor, clock, feeder, _ = rig
+    tripped = clock()
+    rtu.trip(feeder, tripped)
+    drain(source, monitor, 0.4)
+    assert feeder in monitor.detector.open_feeders()
+    clock.advance(timedelta(minutes=10))
+    monitor.tick()  # sustained: announced
+    rtu.stop()
+    drain(source, monitor, 0.8)  # the drop is seen and recorded
+    closed_at = clock()
+    rtu.start()
+    # The breaker closed while the master was away: the RTU's point holds CLOSED at
+    # closed_at, read by the master spontaneously or by its general interrogation.
+    rtu.breaker(feeder, True, closed_at)
+    assert source.wait_connected(10)
+    assert rtu.wait_for_client(5)
+    drain(source, monitor, 0.8)
+    assert feeder not in monitor.detector.open_feeders()
+    [row] = [r for r in monitor.store.notices(feeder=feeder) if r.kind == "UNPLANNED"]
+    assert row.status == "RESTORED"
+    assert row.ended_at is not None
+    assert abs((from_db(row.ended_at) - closed_at).total_seconds()) < 1
+    slugs = {r.slug for r in monitor.store.refusals()}
+    assert {"telemetry-link-lost", "telemetry-link-restored"} <= slugs

@@ -62,7 +62,15 @@ violations contains v if {
 	)}
 }
 
-hosting_kw := (input.transformer.rating_kva * params.dt_hosting_pct) / 100
+# The share of the rating the pack allows, or the hosting capacity the discom's own
+# study recorded for this transformer (the registry's hosting_capacity_kw), if lower.
+rated_hosting_kw := (input.transformer.rating_kva * params.dt_hosting_pct) / 100
+
+# (Compared by hand: regopy's min() over a set answers the largest member.)
+hosting_kw := input.transformer.hosting_capacity_kw if {
+	is_number(input.transformer.hosting_capacity_kw)
+	input.transformer.hosting_capacity_kw < rated_hosting_kw
+} else := rated_hosting_kw
 
 violations contains v if {
 	der.capacity_kw > params.dt_check_exempt_up_to_kw

@@ -60,4 +60,13 @@ violations contains v if {
 	)}
 }
 
+violations contains v if {
+	some feeder in input.feeders
+	feeder.billed_kwh > feeder.input_kwh
+	v := {"code": "FIL-006", "message": sprintf(
+		"feeder %v billed %v kWh against an input of %v kWh: billed energy cannot exceed input energy",
+		[feeder.feeder, feeder.billed_kwh, feeder.input_kwh],
+	)}
+}
+
 decision := {"allow": count(violations) == 0, "violations": violations}
