@@ -13,4 +13,6 @@ day_ns(date) := time.parse_ns("2006-01-02", date)
 
 days_between(from, to) := (day_ns(to) - day_ns(from)) / 86400000000000
 
-day_text(ns) := time.format([ns, "UTC", "2006-01-02"])
+# Not time.format: regopy 1.5's time.format corrupts the heap (the process aborts
+# later, "free(): invalid pointer"); the date's parts through sprintf are the same text.
+day_text(ns) := sprintf("%04d-%02d-%02d", [d[0], d[1], d[2]]) if d := time.date(ns)
