@@ -3,7 +3,11 @@
 Signed bodies (consent requests, artefact lookups, fetch records) are read as the exact
 bytes the signature covers and parsed strictly from JSON; their schemas are declared in
 the OpenAPI document all the same. Consumer routes take the consumer's id in the path
-(authentication is issue 15's); a consent of another consumer answers 404.
+and answer only the consumer signed in here (their session, its CSRF header on every
+change) for their own id, or a participant holding ``consent:consumer`` (the console the
+directory registered, acting for the person it signed in: issue 15, docs/consent.md);
+anyone else gets 401/403 and nothing is read or done. A consent of another consumer
+answers 404. Changes are audited with who acted: the consumer, or the participant.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from consent.service import (
     FetchRecord,
 )
 from consent.signatures import HEADER, verify_body
+from credentials.signin.api import requires_own_consumer
+from kernel.access import Principal, public, signed
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import InvalidRequest, problem_responses
 
@@ -35,6 +41,14 @@ router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422
 _ID = r"^[A-Za-z0-9:._\-]{1,128}$"
 ConsumerId = Annotated[str, Path(pattern=_ID, description="The consumer (data principal)")]
 ConsentId = Annotated[str, Path(pattern=r"^cns-[0-9a-f]{32}$")]
+# The consumer's own door: their session for their own id, or the console's machine token.
+CONSUMER = requires_own_consumer("consent:consumer")
+Caller = Annotated[Principal, CONSUMER]
+
+
+def _actor(who: Principal, consumer_id: str) -> str:
+    """Who the audit trail names: the consumer themself, or the participant acting for them."""
+    return consumer_id if who.kind == "consumer" else who.subject
 
 
 def _inline(schema: dict[str, Any]) -> dict[str, Any]:
@@ -107,13 +121,19 @@ class ArtefactView(BaseModel):
     digest: str
 
 
-@router.get("/consent/purposes", response_model=list[PurposeView], summary="The purpose list")
+@router.get(
+    "/consent/purposes",
+    dependencies=[public("the purpose list is published for every data consumer")],
+    response_model=list[PurposeView],
+    summary="The purpose list",
+)
 def purposes() -> list[PurposeView]:
     return [PurposeView(code=p.code, category=p.category, text=p.text) for p in PURPOSES.values()]
 
 
 @router.post(
     "/consent/requests",
+    dependencies=[signed("ies-body")],
     status_code=201,
     response_model=ConsentView,
     summary="An app asks a consumer for consent (signed by the app)",
@@ -131,6 +151,7 @@ async def request_consent(request: Request, response: Response) -> Any:
 
 @router.get(
     "/consumers/{consumer_id}/consents",
+    dependencies=[CONSUMER],
     response_model=Page[ConsentView],
     summary="The consumer's consents (pending first to decide)",
 )
@@ -153,6 +174,7 @@ def list_consents(
 
 @router.get(
     "/consumers/{consumer_id}/consents/{consent_id}",
+    dependencies=[CONSUMER],
     response_model=ConsentView,
     summary="One consent",
 )
@@ -162,6 +184,7 @@ def get_consent(request: Request, consumer_id: ConsumerId, consent_id: ConsentId
 
 @router.get(
     "/consumers/{consumer_id}/consents/{consent_id}/notice",
+    dependencies=[CONSUMER],
     response_model=NoticeView,
     summary="The plain-language notice in one language (en, hi, mr)",
 )
@@ -190,7 +213,9 @@ def get_notice(
     summary="Approve, optionally narrower (fewer types, shorter dates, coarser data ...)",
     openapi_extra=_body(Narrowing, required=False),
 )
-async def approve(request: Request, consumer_id: ConsumerId, consent_id: ConsentId) -> Any:
+async def approve(
+    request: Request, consumer_id: ConsumerId, consent_id: ConsentId, who: Caller
+) -> Any:
     body = await request.body()
     change: Narrowing | None = None
     if body.strip():
@@ -204,12 +229,19 @@ async def approve(request: Request, consumer_id: ConsumerId, consent_id: Consent
                     for e in exc.errors(include_url=False)
                 ],
             ) from None
-    return await run_in_threadpool(_manager(request).approve, consumer_id, consent_id, change)
+    actor = _actor(who, consumer_id)
+    return await run_in_threadpool(
+        _manager(request).approve, consumer_id, consent_id, change, actor=actor
+    )
 
 
 def _action_route(action: Action, summary: str) -> None:
-    def act(request: Request, consumer_id: ConsumerId, consent_id: ConsentId) -> ConsentView:
-        return _manager(request).act(consumer_id, consent_id, action)
+    def act(
+        request: Request, consumer_id: ConsumerId, consent_id: ConsentId, who: Caller
+    ) -> ConsentView:
+        return _manager(request).act(
+            consumer_id, consent_id, action, actor=_actor(who, consumer_id)
+        )
 
     act.__name__ = f"{action.value}_consent"
     router.post(
@@ -227,6 +259,7 @@ _action_route(Action.REVOKE, "Withdraw consent: one call, data consumer told to 
 
 @router.get(
     "/consumers/{consumer_id}/consents/{consent_id}/receipt",
+    dependencies=[CONSUMER],
     summary="The consent receipt (unsigned W3C VC 2.0 document, for the credential issuer)",
 )
 def receipt(request: Request, consumer_id: ConsumerId, consent_id: ConsentId) -> dict[str, Any]:
@@ -239,6 +272,7 @@ def receipt(request: Request, consumer_id: ConsumerId, consent_id: ConsentId) ->
 
 @router.get(
     "/consumers/{consumer_id}/audit",
+    dependencies=[CONSUMER],
     response_model=list[AuditView],
     summary="Every event of the consumer's consents; accesses_only: who accessed what, when",
 )
@@ -256,6 +290,7 @@ def consumer_audit(
 
 @router.post(
     "/consent/artefacts/lookup",
+    dependencies=[signed("ies-body")],
     response_model=ArtefactView,
     summary="The signed artefact, for its data consumer or data provider (signed call)",
     openapi_extra=_body(ArtefactLookup),
@@ -276,6 +311,7 @@ async def lookup_artefact(request: Request) -> ArtefactView:
 
 @router.post(
     "/consent/fetches",
+    dependencies=[signed("ies-body")],
     response_model=FetchGrant,
     summary="A provider counts one fetch before releasing data (signed; grant signed back)",
     openapi_extra=_body(FetchRecord),
@@ -294,6 +330,7 @@ async def record_fetch(request: Request) -> Response:
 
 @router.get(
     "/consent/audit/verify",
+    dependencies=[public("unguarded: back office, operator sign-in pending")],
     response_model=ChainReport,
     summary="Walk the audit chain; name the first entry that breaks it",
 )

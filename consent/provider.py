@@ -20,6 +20,7 @@ from consent.api import _body, _inline
 from consent.gate import ConsentGate, MeterDataRequest
 from consent.signatures import HEADER, verify_body
 from consent.slicing import to_json
+from kernel.access import signed
 from kernel.problems import problem_responses
 from kernel.service import create_service_app
 
@@ -30,6 +31,7 @@ def _router() -> APIRouter:
 
     @router.post(
         "/meter-data",
+        dependencies=[signed("ies-body")],
         summary="MeterData for a consented MeterDataRequest (signed by the app)",
         openapi_extra={
             **_body(MeterDataRequest),
@@ -49,6 +51,7 @@ def _router() -> APIRouter:
 
     @router.post(
         "/consent/notifications",
+        dependencies=[signed("ies-body")],
         status_code=204,
         summary="A consent manager's signed notification (status change, erase)",
     )

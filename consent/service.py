@@ -277,8 +277,15 @@ class ConsentManager:
             return view(self._owned(ConsentStore(session), consumer_id, consent_id))
 
     def approve(
-        self, consumer_id: str, consent_id: str, change: Narrowing | None = None
+        self,
+        consumer_id: str,
+        consent_id: str,
+        change: Narrowing | None = None,
+        *,
+        actor: str | None = None,
     ) -> ConsentView:
+        """``actor``: who the audit names, when not the consumer themself (the console
+        acting for the person it signed in)."""
         now = self.clock()
         with session_scope(self.engine) as session:
             store = ConsentStore(session)
@@ -324,10 +331,13 @@ class ConsentManager:
             narrowed = (
                 change.model_dump(mode="json", by_alias=True, exclude_none=True) if change else {}
             )
-            self._apply(store, row, status, now, consumer_id, {"narrowed": narrowed})
+            self._apply(store, row, status, now, actor or consumer_id,
+                        {"narrowed": narrowed, **_on_behalf(actor, consumer_id)})  # fmt: skip
             return view(row)
 
-    def act(self, consumer_id: str, consent_id: str, action: Action) -> ConsentView:
+    def act(
+        self, consumer_id: str, consent_id: str, action: Action, *, actor: str | None = None
+    ) -> ConsentView:
         """Reject, pause, resume or revoke: one call each, as easy as approving."""
         if action in (Action.APPROVE, Action.EXPIRE):
             raise TransitionNotAllowed(f"{action.value} is not a consumer's one-call action")
@@ -339,7 +349,8 @@ class ConsentManager:
             status = self._next(row, action)
             if action is Action.REJECT:
                 row.decided_at = naive(now)
-            self._apply(store, row, status, now, consumer_id, {})
+            self._apply(store, row, status, now, actor or consumer_id,
+                        _on_behalf(actor, consumer_id))  # fmt: skip
             return view(row)
 
     def expire_due(self, limit: int = 1000) -> int:
@@ -631,6 +642,11 @@ class FetchRecord(BaseModel):
     granularity: Granularity
     data_types: tuple[DataType, ...]
     request_digest: str
+
+
+def _on_behalf(actor: str | None, consumer_id: str) -> dict[str, str]:
+    """An audit detail when a participant (the console) acted for the consumer."""
+    return {"on_behalf_of": consumer_id} if actor and actor != consumer_id else {}
 
 
 def _pack(decision: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from credentials.keys import KeyAlgorithm
 from credentials.proofs import ProofFormat
 from credentials.service import CredentialService
+from kernel.access import Forbidden, Principal, public, requires, signed
 from kernel.problems import NotFound, problem_responses
 from schemas.credentials import CREDENTIAL_TYPES
 
@@ -73,14 +74,27 @@ def _service(request: Request) -> CredentialService:
     return service
 
 
+def _own_issuer(request: Request, who: Principal, issuer_did: str | None = None) -> None:
+    """Only an issuer itself (its own machine token) signs or changes its credentials:
+    another organisation's token, even with the scope, is refused (403)."""
+    own = f"did:web:{who.organisation}"
+    if own not in _service(request).issuers or (issuer_did is not None and issuer_did != own):
+        raise Forbidden("these credentials belong to another organisation")
+
+
 @router.post(
     "/credentials/issue",
     status_code=201,
     summary="Issue a credential (vc+jwt by default; Data Integrity on request)",
     responses=problem_responses(400, 404, 422, 502),
 )
-async def issue(body: IssueRequest, request: Request) -> dict[str, Any]:
+async def issue(
+    body: IssueRequest,
+    request: Request,
+    who: Annotated[Principal, requires("credentials:issue")],
+) -> dict[str, Any]:
     draft = body.credential
+    _own_issuer(request, who, draft.issuer)
     algorithm = KeyAlgorithm.P256 if body.options.algorithm == "ES256" else KeyAlgorithm.ED25519
     return await run_in_threadpool(
         lambda: _service(request).issue(
@@ -97,6 +111,7 @@ async def issue(body: IssueRequest, request: Request) -> dict[str, Any]:
 
 @router.post(
     "/credentials/verify",
+    dependencies=[public("anyone may verify a credential")],
     summary="Verify a credential: every check, each with its reason",
     responses=problem_responses(400, 422),
 )
@@ -110,7 +125,12 @@ async def verify(body: VerifyRequest, request: Request) -> dict[str, Any]:
     summary="Revoke, suspend or reinstate an issued credential",
     responses=problem_responses(400, 404, 409, 422, 502),
 )
-async def update_status(body: StatusRequest, request: Request) -> dict[str, Any]:
+async def update_status(
+    body: StatusRequest,
+    request: Request,
+    who: Annotated[Principal, requires("credentials:status")],
+) -> dict[str, Any]:
+    _own_issuer(request, who)
     return await run_in_threadpool(
         _service(request).change_status, body.credentialId, body.status, body.reason
     )
@@ -118,6 +138,7 @@ async def update_status(body: StatusRequest, request: Request) -> dict[str, Any]
 
 @router.get(
     "/credentials/issued/{credential_id}",
+    dependencies=[public("unguarded: back office, operator sign-in pending")],
     summary="An issued credential's status (issuer side)",
     responses=problem_responses(400, 404, 422),
 )
@@ -129,6 +150,9 @@ async def issued(
 
 @router.get(
     "/credentials/status-lists/{namespace}/{purpose}",
+    dependencies=[
+        public("status lists are published for every verifier (W3C Bitstring Status List)")
+    ],
     summary="An issuer's Bitstring Status List credential (application/vc+jwt)",
     responses={
         200: {"content": {"application/vc+jwt": {"schema": {"type": "string"}}}},
@@ -149,6 +173,7 @@ async def status_list(
 
 @router.get(
     "/credentials/deliveries/{delivery_id}",
+    dependencies=[signed("delivery-bearer")],
     summary="The consumer's wallet pulls its credential, once, with its bearer token",
     responses={
         200: {"content": {"application/json": {}, "application/vc+jwt": {}}},
@@ -170,6 +195,7 @@ async def deliver(
 
 @router.post(
     "/presentations/challenges",
+    dependencies=[public("a verifier service: anyone may ask it for a one-time challenge")],
     status_code=201,
     summary="A one-time challenge for a presentation to this verifier's domain",
     responses=problem_responses(400, 422),
@@ -180,6 +206,7 @@ async def challenge(body: ChallengeRequest, request: Request) -> dict[str, Any]:
 
 @router.post(
     "/presentations/verify",
+    dependencies=[public("a verifier service: anyone may ask it to check a presentation")],
     summary="Verify a presentation of several credentials (holder proof, challenge, domain)",
     responses=problem_responses(400, 422),
 )
@@ -192,6 +219,7 @@ async def verify_presentation(body: PresentationRequest, request: Request) -> di
 
 @did_router.get(
     "/.well-known/did.json",
+    dependencies=[public("a did:web document is public by definition")],
     summary="The did:web document of the issuer whose host was asked for (Host header)",
     responses=problem_responses(400, 404),
 )

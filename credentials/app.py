@@ -28,6 +28,7 @@ from kernel.logs import configure_logging
 from kernel.migrations import upgrade
 from kernel.service import LazyApp, create_service_app
 from kernel.settings import ServiceSettings
+from kernel.tokens import install_token_settings
 
 MIGRATIONS = "credentials:migrations"
 
@@ -135,6 +136,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.settings = settings
+    install_token_settings(app, settings)  # machine tokens for its requires(...) doors
     app.state.credentials = CredentialService(engine, issuers, ports, settings.public_url)
     return app
 

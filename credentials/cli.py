@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +17,11 @@ Url = Annotated[str, typer.Option(envvar="IES_CREDENTIALS_URL", help="the creden
 
 
 def _call(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    with httpx.Client(base_url=url, timeout=30) as client:
+    # Issuing and status changes need the issuer's machine token (issue 15): an access
+    # token from the directory's POST /oauth/token (private_key_jwt), in IES_ACCESS_TOKEN.
+    token = os.environ.get("IES_ACCESS_TOKEN", "").strip()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as client:
         response = client.post(path, json=body)
     payload: dict[str, Any] = response.json()
     if response.status_code >= 400:

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kernel.access import document_access, public
 from kernel.problems import (
     BodyTooLarge,
     InvalidRequest,
@@ -36,8 +37,13 @@ log = structlog.get_logger("kernel.service")
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    # A problem may carry response headers (401: WWW-Authenticate, 429: Retry-After).
+    headers: dict[str, str] | None = getattr(problem, "headers", None)
     return JSONResponse(
-        problem.to_dict(instance), status_code=problem.status, media_type=PROBLEM_JSON
+        problem.to_dict(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -217,7 +223,11 @@ class _NulInBody(Exception):
 
 
 def _problem_docs_router() -> APIRouter:
-    router = APIRouter(tags=["problems"], responses=problem_responses(404))
+    router = APIRouter(
+        tags=["problems"],
+        responses=problem_responses(404),
+        dependencies=[public("documentation of the problem types every answer may carry")],
+    )
 
     @router.get("/problems", summary="Every problem type this service can return")
     def list_problem_types() -> list[dict[str, Any]]:
@@ -266,12 +276,31 @@ def create_service_app(
         app.include_router(router)
     app.include_router(_problem_docs_router())
 
-    @app.get("/healthz", tags=["health"], summary="Liveness")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness",
+        dependencies=[public("liveness probe; reveals nothing")],
+    )
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
+    _document_access_in_openapi(app)
     return app
+
+
+def _document_access_in_openapi(app: FastAPI) -> None:
+    """The OpenAPI document names what each route's access declaration needs (routers
+    are often added after the app is made, so this runs when the document is built)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_access(app, build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class LazyApp:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine as DatabaseEngine
 
+from kernel.access import public, requires
 from kernel.database import session_scope
 from kernel.pagination import Page
 from kernel.problems import InvalidRequest, problem_responses
@@ -117,6 +118,7 @@ def _summary(pack: Pack) -> dict[str, Any]:
 
 @router.post(
     "/policy/decisions",
+    dependencies=[requires("policy:evaluate")],
     tags=["policy"],
     summary="Decide with the pack in force, and log the decision",
     response_model=RecordedDecision,
@@ -138,6 +140,7 @@ def post_decision(body: DecisionRequest, request: Request) -> RecordedDecision:
 
 @router.get(
     "/policy/decisions",
+    dependencies=[public("unguarded: back office, operator sign-in pending")],
     tags=["policy"],
     summary="The decision log, newest first (cursor-paginated)",
     response_model=Page[RecordedDecision],
@@ -173,6 +176,7 @@ def get_decisions(
 
 @router.get(
     "/policy/decisions/{decision_id}",
+    dependencies=[public("unguarded: back office, operator sign-in pending")],
     tags=["policy"],
     summary="One logged decision: why it was allowed or refused",
     response_model=RecordedDecision,
@@ -186,6 +190,7 @@ def get_decision(
 
 @router.get(
     "/policy/packs",
+    dependencies=[public("signed policy packs are published law: tariffs, rules")],
     tags=["policy"],
     summary="The packs in force on a date (every loaded pack with all=true)",
     response_model=list[PackSummary],
@@ -207,6 +212,7 @@ def get_packs(
 
 @router.get(
     "/policy/packs/{pack_id}/{version}",
+    dependencies=[public("signed policy packs are published law: tariffs, rules")],
     tags=["policy"],
     summary="One pack: its manifest, every rule's intent and clause, its digest and signer",
     response_model=PackDetail,
@@ -242,6 +248,9 @@ def _opa_document(request: Request, path: str, document: dict[str, Any] | None) 
 
 @router.post(
     "/v1/data/{path:path}",
+    dependencies=[
+        public("OPA-compatible evaluation of published packs; nothing is logged or changed")
+    ],
     tags=["opa"],
     summary="OPA Data API: evaluate a document of a loaded pack with an input",
 )
@@ -251,6 +260,7 @@ def opa_post_data(path: str, body: OpaDataRequest, request: Request) -> dict[str
 
 @router.get(
     "/v1/data/{path:path}",
+    dependencies=[public("OPA-compatible read of published packs; nothing is logged or changed")],
     tags=["opa"],
     summary="OPA Data API: read a document of a loaded pack (no input)",
 )
@@ -274,8 +284,17 @@ def _opa_policy(pack: Pack, name: str, source: str) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/policies", tags=["opa"], summary="OPA Policy API: every loaded module")
-@router.get("/v1/policies/", include_in_schema=False)  # opa-python-client's spelling
+@router.get(
+    "/v1/policies",
+    dependencies=[public("signed policy packs are published law: tariffs, rules")],
+    tags=["opa"],
+    summary="OPA Policy API: every loaded module",
+)
+@router.get(
+    "/v1/policies/",
+    dependencies=[public("signed policy packs are published law: tariffs, rules")],
+    include_in_schema=False,
+)  # opa-python-client's spelling
 def opa_policies(request: Request) -> dict[str, Any]:
     return {
         "result": [
@@ -286,7 +305,12 @@ def opa_policies(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/policies/{policy_id:path}", tags=["opa"], summary="OPA Policy API: one module")
+@router.get(
+    "/v1/policies/{policy_id:path}",
+    dependencies=[public("signed policy packs are published law: tariffs, rules")],
+    tags=["opa"],
+    summary="OPA Policy API: one module",
+)
 def opa_policy(policy_id: str, request: Request) -> dict[str, Any]:
     for pack in _catalogue(request).packs:
         for name, source in pack.modules.items():
@@ -296,6 +320,11 @@ def opa_policy(policy_id: str, request: Request) -> dict[str, Any]:
     raise PackNotFound(f"no policy module {policy_id}")
 
 
-@router.get("/health", tags=["opa"], summary="OPA health check")
+@router.get(
+    "/health",
+    dependencies=[public("liveness probe (OPA-compatible)")],
+    tags=["opa"],
+    summary="OPA health check",
+)
 def opa_health() -> dict[str, Any]:
     return {}

@@ -14,6 +14,7 @@ from kernel.logs import configure_logging
 from kernel.migrations import upgrade
 from kernel.service import LazyApp, create_service_app
 from kernel.settings import ServiceSettings
+from kernel.tokens import install_token_settings
 from policy_packs.api import router
 from policy_packs.decision import Engine
 from policy_packs.engine import EmbeddedEngine, OpaEngine
@@ -80,6 +81,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.settings = settings
+    install_token_settings(app, settings)  # machine tokens for its requires(...) doors
     app.state.catalogue = catalogue
     app.state.local_engine = local
     app.state.decider = decider

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from kernel.access import public, signed
 from kernel.database import from_db
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import InvalidCursor, problem_responses
@@ -101,6 +102,7 @@ def beckn_router(
             methods=["POST"],
             name=f"beckn_{action}",
             summary=f"Receive a signed Beckn `{action}`",
+            dependencies=[signed("beckn")],
             response_class=Response,
             responses=_RESPONSES,
             openapi_extra={
@@ -198,6 +200,7 @@ def message_log_router(store: ProtocolStore) -> APIRouter:
 
     @router.get(
         "/transactions/{transaction_id}/messages",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
         response_model=Page[LoggedMessage],
         summary="Every message of one transaction, inbound and outbound, oldest first",
         responses=problem_responses(400, 404, 422),
@@ -238,6 +241,7 @@ def download_router(provider: DataProvider) -> APIRouter:
 
     @router.get(
         "/datasets/{collection_id}",
+        dependencies=[signed("beckn")],
         summary="Stream a dataset offered by a signed DOWNLOAD link",
         response_class=StreamingResponse,
         responses={

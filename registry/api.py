@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from kernel.access import public, requires
 from kernel.database import session_scope
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import problem_responses
@@ -103,6 +104,7 @@ class HistoryEvent(BaseModel):
 
 @router.post(
     "/identities",
+    dependencies=[requires("registry:write")],
     status_code=201,
     response_model=Identity,
     summary="Issue a new identity",
@@ -132,7 +134,12 @@ def create_identity(
     return identity
 
 
-@router.get("/identities", response_model=Page[Identity], summary="Search and list identities")
+@router.get(
+    "/identities",
+    dependencies=[public("registry reads: opaque identifiers and topology, no personal data")],
+    response_model=Page[Identity],
+    summary="Search and list identities",
+)
 def list_identities(
     request: Request,
     type: EntityType | None = None,
@@ -180,14 +187,22 @@ def list_identities(
     return Page[Identity](items=items, next_cursor=next_cursor)
 
 
-@router.get("/identities/{ies_id}", response_model=Identity, summary="One identity")
+@router.get(
+    "/identities/{ies_id}",
+    dependencies=[public("registry reads: opaque identifiers and topology, no personal data")],
+    response_model=Identity,
+    summary="One identity",
+)
 def get_identity(ies_id: str, request: Request) -> Identity:
     with session_scope(_engine(request)) as session:
         return service.get_identity(session, ies_id)
 
 
 @router.patch(
-    "/identities/{ies_id}", response_model=Identity, summary="Change address or attributes"
+    "/identities/{ies_id}",
+    dependencies=[requires("registry:write")],
+    response_model=Identity,
+    summary="Change address or attributes",
 )
 def patch_identity(ies_id: str, patch: IdentityPatch, request: Request) -> Identity:
     with session_scope(_engine(request)) as session:
@@ -196,7 +211,12 @@ def patch_identity(ies_id: str, patch: IdentityPatch, request: Request) -> Ident
         )
 
 
-@router.delete("/identities/{ies_id}", response_model=Identity, summary="Retire an identity")
+@router.delete(
+    "/identities/{ies_id}",
+    dependencies=[requires("registry:write")],
+    response_model=Identity,
+    summary="Retire an identity",
+)
 def retire_identity(ies_id: str, request: Request) -> Identity:
     """Identifiers are never deleted or reused: retiring keeps the history."""
     with session_scope(_engine(request)) as session:
@@ -205,6 +225,7 @@ def retire_identity(ies_id: str, request: Request) -> Identity:
 
 @router.get(
     "/identities/{ies_id}/legacy-ids",
+    dependencies=[public("registry reads: opaque identifiers and topology, no personal data")],
     response_model=list[LegacyMapping],
     summary="The legacy identifiers of an identity (IES -> legacy)",
 )
@@ -215,6 +236,7 @@ def legacy_ids(ies_id: str, request: Request) -> list[LegacyMapping]:
 
 @router.post(
     "/identities/{ies_id}/legacy-ids",
+    dependencies=[requires("registry:write")],
     status_code=201,
     response_model=LegacyMapping,
     summary="Map one more legacy identifier to an identity",
@@ -227,6 +249,7 @@ def add_legacy_id(ies_id: str, body: LegacyIdRequest, request: Request) -> Legac
 
 @router.get(
     "/identities/{ies_id}/relations",
+    dependencies=[public("registry reads: opaque identifiers and topology, no personal data")],
     response_model=list[Relation],
     summary="Where an entity sat in the network, with history",
 )
@@ -237,6 +260,7 @@ def relations(ies_id: str, request: Request) -> list[Relation]:
 
 @router.post(
     "/identities/{ies_id}/relations",
+    dependencies=[requires("registry:write")],
     status_code=201,
     response_model=Relation,
     summary="Put an entity under a parent from a date",
@@ -248,6 +272,7 @@ def relate(ies_id: str, body: RelationRequest, request: Request) -> Relation:
 
 @router.get(
     "/identities/{ies_id}/children",
+    dependencies=[public("registry reads: opaque identifiers and topology, no personal data")],
     response_model=list[Relation],
     summary="What sat directly under an entity at an instant or on a day",
 )
@@ -263,6 +288,7 @@ def children(
 
 @router.get(
     "/identities/{ies_id}/history",
+    dependencies=[public("registry reads: opaque identifiers and topology, no personal data")],
     response_model=Page[HistoryEvent],
     summary="The audit trail of an identity",
 )
@@ -282,6 +308,7 @@ def history(
 
 @router.get(
     "/identities/{ies_id}/personal",
+    dependencies=[requires("registry:personal")],
     response_model=PersonalRecord,
     summary="A consumer's personal attributes (kept apart from the identity graph)",
 )
@@ -292,6 +319,7 @@ def get_personal(ies_id: str, request: Request) -> PersonalRecord:
 
 @router.put(
     "/identities/{ies_id}/personal",
+    dependencies=[requires("registry:write")],
     response_model=PersonalRecord,
     summary="Set a consumer's personal attributes",
 )
@@ -300,7 +328,12 @@ def put_personal(ies_id: str, record: PersonalRecord, request: Request) -> Perso
         return service.put_personal(session, ies_id, record)
 
 
-@router.get("/resolve", response_model=LegacyMapping, summary="Legacy identifier -> IES identity")
+@router.get(
+    "/resolve",
+    dependencies=[public("registry reads: opaque identifiers and topology, no personal data")],
+    response_model=LegacyMapping,
+    summary="Legacy identifier -> IES identity",
+)
 def resolve(
     request: Request,
     scheme: LegacyScheme,
@@ -327,6 +360,7 @@ _FORMATS = {
 
 @router.post(
     "/imports",
+    dependencies=[requires("registry:write")],
     response_model=ImportReportBody,
     summary="Bulk import a CSV or NDJSON file (streamed, idempotent)",
     responses={
@@ -409,7 +443,12 @@ def _run_import(
         )
 
 
-@router.get("/imports/{job_id}", response_model=ImportReportBody, summary="An import's report")
+@router.get(
+    "/imports/{job_id}",
+    dependencies=[requires("registry:write")],
+    response_model=ImportReportBody,
+    summary="An import's report",
+)
 def get_import(job_id: str, request: Request) -> ImportReportBody:
     with session_scope(_engine(request)) as session:
         return ImportReportBody(**service.get_import(session, job_id).to_dict())
@@ -417,6 +456,7 @@ def get_import(job_id: str, request: Request) -> ImportReportBody:
 
 @router.get(
     "/export",
+    dependencies=[requires("registry:personal")],
     summary="Every identity as import rows (NDJSON or CSV), streamed",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},

@@ -13,6 +13,7 @@ from kernel.logs import configure_logging
 from kernel.migrations import upgrade
 from kernel.service import LazyApp, create_service_app
 from kernel.settings import ServiceSettings
+from kernel.tokens import install_token_settings
 from registry.api import router
 from registry.directory.api import install_directory
 
@@ -52,6 +53,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.settings = settings
+    install_token_settings(app, settings)  # machine tokens for its requires(...) doors
     install_directory(app, engine)
     return app
 

@@ -9,6 +9,7 @@ same type.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
@@ -38,6 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry as sa_registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col
@@ -306,25 +309,31 @@ class RegistryStore:
             [row[c] if convert is None else convert(row[c]) for c, convert in converters]
             for row in rows
         )
+        # The driver's own errors would pass by every ``except IntegrityError`` that
+        # handles a lost race (a concurrent import mapped the identifier first).
         if postgres:
             names = ", ".join(columns)
             types = [_binary_type(table.c[c]) for c in columns]
             binary = None not in types
             statement = f"COPY {table.name} ({names}) FROM STDIN"
-            with (
-                driver.cursor() as cursor,
-                cursor.copy(statement + (" (FORMAT BINARY)" if binary else "")) as copy,
-            ):
-                if binary:
-                    copy.set_types(types)
-                for row_values in values:
-                    copy.write_row(row_values)
+            try:
+                with (
+                    driver.cursor() as cursor,
+                    cursor.copy(statement + (" (FORMAT BINARY)" if binary else "")) as copy,
+                ):
+                    if binary:
+                        copy.set_types(types)
+                    for row_values in values:
+                        copy.write_row(row_values)
+            except psycopg.IntegrityError as exc:
+                raise IntegrityError(statement, None, exc) from exc
             return
         marks = ", ".join("?" for _ in columns)
-        driver.executemany(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608 - checked names
-            values,
-        )
+        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - checked names
+        try:
+            driver.executemany(statement, values)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(statement, None, exc) from exc
 
     # identities
     def get_identity(self, ies_id: str) -> IdentityRow | None:

@@ -35,11 +35,13 @@ MIGRATION_PACKAGES = {
     "registry.ledger": "registry.ledger:migrations",
     "policy_packs": "policy_packs:migrations",
     "credentials": "credentials:migrations",
+    "credentials.signin": "credentials.signin:migrations",
     "consent": "consent:migrations",
     "protocol": "protocol:migrations",
     "protocol.outages": "protocol.outages:migrations",
     "protocol.filings": "protocol.filings:migrations",
     "protocol.der": "protocol.der:migrations",
+    "protocol.market": "protocol.market:migrations",
 }
 
 
@@ -50,11 +52,14 @@ def sandbox(
     ] = False,
     port: Annotated[int, typer.Option(help="first port of the network")] = 8100,
     data_dir: Annotated[str, typer.Option(help="where the SQLite files live")] = "var/sandbox",
+    tls: Annotated[
+        bool, typer.Option("--tls", help="every participant on HTTPS, with the run's own CA")
+    ] = False,
 ) -> None:
     """Start the local network on 127.0.0.1, seed it, play the use cases."""
     from sandbox.network import run_sandbox
 
-    raise typer.Exit(run_sandbox(check=check, first_port=port, data_dir=data_dir))
+    raise typer.Exit(run_sandbox(check=check, first_port=port, data_dir=data_dir, tls=tls))
 
 
 @bench_app.command("registry")

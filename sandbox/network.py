@@ -28,6 +28,7 @@ from rich.table import Table
 from sandbox.onboarding import Onboarding, OnboardingError, make_keys
 from sandbox.plan import Plan, network_plan
 from sandbox.processes import Network, NetworkError, Participant
+from sandbox.tls import LocalCA
 from sandbox.usecases import BAR, UseCase, World, catalogue, not_built
 
 console = Console(emoji=False)  # "did:key:z6…" must not become an emoji
@@ -35,7 +36,9 @@ if not console.is_terminal:  # a CI log: wide enough that the report's rows stay
     console = Console(width=160, emoji=False)
 
 
-def participants(plan: Plan, passphrase: str) -> list[Participant]:
+def participants(plan: Plan, passphrase: str, ca: LocalCA | None = None) -> list[Participant]:
+    """Each member's process; with ``ca``, each on HTTPS with a certificate of its own,
+    and every one of them trusting that CA alone."""
     hosts = json.dumps(plan.hosts)
     plan_file = str(plan.data_dir / "plan.json")
     out = []
@@ -46,13 +49,17 @@ def participants(plan: Plan, passphrase: str) -> list[Participant]:
             "IES_KEY_PASSPHRASE": passphrase,
             "IES_DIRECTORY_HOSTS": hosts,  # the directory's DNS for domain proofs
         }
-        out.append(Participant(member.name, member.title, member.app, member.port, env))
+        files = None
+        if ca is not None:
+            files = ca.issue(member.name, member.host, passphrase.encode())
+            env["SSL_CERT_FILE"] = str(ca.bundle)
+        out.append(Participant(member.name, member.title, member.app, member.port, env, files))
     return out
 
 
 def fresh(data_dir: Path) -> None:
     """From scratch: no keys, challenges or plan of an earlier run survive."""
-    for name in ("keys", "challenges", "evidence"):
+    for name in ("keys", "challenges", "evidence", "tls"):
         shutil.rmtree(data_dir / name, ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -107,8 +114,14 @@ def start(plan: Plan, passphrase: str) -> tuple[Network, dict[str, float]]:
     fresh(plan.data_dir)
     make_keys(plan, passphrase)
     plan.write()
+    ca = None
+    if plan.directory.scheme == "https":
+        ca = LocalCA(plan.data_dir / "tls")
+        # This process talks to the participants too (health, onboarding, use cases).
+        os.environ["SSL_CERT_FILE"] = str(ca.bundle)
+    members = participants(plan, passphrase, ca)
     timings["keys"] = time.perf_counter() - mark
-    network = Network(participants(plan, passphrase), plan.data_dir)
+    network = Network(members, plan.data_dir)
     mark = time.perf_counter()
     network.start()
     timings["processes"] = time.perf_counter() - mark
@@ -145,9 +158,9 @@ def play_all(world: World) -> list[UseCase]:
     return cases
 
 
-def run_sandbox(*, check: bool, first_port: int, data_dir: str) -> int:
+def run_sandbox(*, check: bool, first_port: int, data_dir: str, tls: bool = False) -> int:
     """Start, seed, play, report; serve until interrupted unless ``check``. Exit code."""
-    plan = network_plan(first_port, Path(data_dir).resolve())
+    plan = network_plan(first_port, Path(data_dir).resolve(), tls=tls)
     # IES_KEY_PASSPHRASE, when set, lets a tool that knows it (the conformance kit's
     # --sandbox-data-dir) act as the network operator of this running sandbox.
     passphrase = os.environ.get("IES_KEY_PASSPHRASE") or secrets.token_urlsafe(24)

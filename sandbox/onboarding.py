@@ -24,7 +24,13 @@ from registry.directory.client import CallbackSigner, DirectoryWriter
 from sandbox.plan import AUTHORITY, BECKN_KEY, OWNER_KEY, SUBSCRIBERS, TRUST_REGISTRY, Member, Plan
 
 ISSUER_KEYS = (("vc-es256", KeyAlgorithm.P256), ("vc-ed25519", KeyAlgorithm.ED25519))
-NOT_IN_NETWORK = frozenset({"console"})  # served by the sandbox, but no network member
+# Served by the sandbox, but no Beckn network member: the console is a directory
+# identity (its key in a subscriber record under its own host, its participant_type in
+# the trust registry) so that it can get machine tokens for its narrow scopes
+# (registry.directory.tokens.DEFAULT_SCOPES["console"]); with no network membership,
+# every Beckn receiver refuses a message it would sign (protocol.receiving).
+NOT_IN_NETWORK = frozenset({"console"})
+CLIENT_DOMAIN = "ies:console"  # a subscriber record names at least one domain
 
 
 class OnboardingError(RuntimeError):
@@ -85,14 +91,15 @@ class Onboarding:
 
     def subscribe(self, member: Member) -> None:
         keys = custody(self.plan, member, self.passphrase)
+        out = member.participant_type in NOT_IN_NETWORK
         writer = self.writer(member)
         _ok(writer.create_registry(member.host, SUBSCRIBERS, "subscriber"), member, "registry", 201)
         details: dict[str, Any] = {
             "subscriber_id": member.host,
             "key_id": BECKN_KEY,
-            "subscriber_url": member.beckn_url,
-            "type": member.role,
-            "domains": list(member.domains),
+            "subscriber_url": member.url if out else member.beckn_url,
+            "type": member.role or "BAP",  # a client, never routed to: it has no networks
+            "domains": list(member.domains) or [CLIENT_DOMAIN],
             "signing_public_key": keys.public_key(BECKN_KEY).b64,
             "encryption_public_key": _b64(keys.public_key(f"{BECKN_KEY}-enc").raw),
             "valid_from": (self.now - timedelta(hours=1)).isoformat(),
@@ -129,9 +136,9 @@ class Onboarding:
         _ok(writer.create_registry(AUTHORITY, TRUST_REGISTRY, "participant_role"), authority, "tr")
         since = (self.now - timedelta(hours=1)).isoformat()
         for member in self.plan.members:
-            if member.participant_type in NOT_IN_NETWORK:
-                continue
-            for network in member.networks:
+            # A member NOT_IN_NETWORK gets its role record only, never a membership.
+            out = member.participant_type in NOT_IN_NETWORK
+            for network in () if out else member.networks:
                 entry = {"subscriber_id": member.host,
                          "record": f"{member.host}/{SUBSCRIBERS}/{BECKN_KEY}",
                          "roles": [member.role], "valid_from": since}  # fmt: skip
@@ -153,8 +160,6 @@ class Onboarding:
         # One writer at a time: the registry's SQLite store refuses concurrent writers
         # ("database is locked") rather than waiting for them.
         for member in self.plan.members:
-            if member.participant_type in NOT_IN_NETWORK:
-                continue
             if member is not authority:
                 self.claim(member)
             self.subscribe(member)

@@ -11,7 +11,7 @@ domain resolves to the participant's 127.0.0.1 port, never to the internet.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,11 @@ class Member:
     discom_code: str | None = None
     issues: tuple[str, ...] = ()  # credential types the operator trusts it to issue
     licence: str | None = None  # an issuer's licence number (the credentials' issuer)
+    scheme: str = "http"  # "https" when the run is on TLS (``ies sandbox --tls``)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def did(self) -> str:
@@ -121,8 +122,8 @@ DISCOM_ISSUES = (
 )
 
 
-def network_plan(first_port: int, data_dir: Path) -> Plan:
-    """The whole network, on ``first_port`` and the ports after it."""
+def network_plan(first_port: int, data_dir: Path, *, tls: bool = False) -> Plan:
+    """The whole network, on ``first_port`` and the ports after it; on HTTPS if ``tls``."""
 
     def host(name: str) -> str:
         return f"{name}.{DOMAIN_SUFFIX}"
@@ -174,9 +175,10 @@ def network_plan(first_port: int, data_dir: Path) -> Plan:
                "sandbox.participants.installer:app", first_port + 14, "BAP", "third_party_app",
                (DER_ONBOARDING,), (DER_NETWORK,)),
         # Not a Beckn participant: the web console people use; it reads the others' APIs
-        # (sandbox.onboarding skips participant_type "console").
+        # (sandbox.onboarding registers its key and role for machine tokens, no network).
         Member("console", "Web console (consumers, discoms, platform, regulator)",
                host("console"), "sandbox.console.app:app", first_port + 12, "", "console",
                (), ()),
     )  # fmt: skip
-    return Plan(members, data_dir)
+    scheme = "https" if tls else "http"
+    return Plan(tuple(replace(member, scheme=scheme) for member in members), data_dir)

@@ -21,6 +21,8 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from sandbox.tls import ServerFiles
+
 
 @dataclass(frozen=True, slots=True)
 class Participant:
@@ -31,10 +33,11 @@ class Participant:
     app: str  # "package.module:attribute", as uvicorn takes it
     port: int
     env: dict[str, str] = field(default_factory=dict)
+    tls: ServerFiles | None = None  # served on HTTPS with these (``sandbox.tls``)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
 
 class NetworkError(RuntimeError):
@@ -102,14 +105,14 @@ class Network:
             log = self.data_dir / f"{participant.name}.log"
             process = context.Process(
                 target=serve,
-                args=(participant.app, participant.port, env, str(log)),
+                args=(participant.app, participant.port, env, str(log), participant.tls),
                 name=f"ies-{participant.name}",
                 daemon=False,
             )
             process.start()
             self.processes[participant.name] = process
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2) as client:
+        with httpx.Client(timeout=2) as client:  # on TLS: trusts the run's CA (SSL_CERT_FILE)
             for participant in self.participants:
                 while True:
                     process = self.processes[participant.name]
@@ -156,8 +159,9 @@ def _server_context() -> Any:
     return context
 
 
-def serve(app: str, port: int, env: dict[str, str], log: str) -> None:
-    """One participant's process: its environment, its log file, uvicorn on its port."""
+def serve(app: str, port: int, env: dict[str, str], log: str, tls: ServerFiles | None) -> None:
+    """One participant's process: its environment, its log file, uvicorn on its port
+    (on TLS, with its key decrypted by the run's passphrase)."""
     import uvicorn
 
     os.environ.update(env)
@@ -165,4 +169,11 @@ def serve(app: str, port: int, env: dict[str, str], log: str) -> None:
     os.dup2(handle, 1)
     os.dup2(handle, 2)
     os.close(handle)
-    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    options: dict[str, Any] = {}
+    if tls is not None:
+        options = {
+            "ssl_certfile": str(tls.certificate),
+            "ssl_keyfile": str(tls.key),
+            "ssl_keyfile_password": os.environ["IES_KEY_PASSPHRASE"],
+        }
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", **options)

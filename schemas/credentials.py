@@ -478,12 +478,30 @@ class InstallerLicenceCredential(_OurCredential):
     credential_subject: InstallerLicenceSubject = Field(alias="credentialSubject")
 
 
+class PermittedDer(_Shape):
+    """A DER the prosumer sells from, as the DERCredential the platform verified says."""
+
+    der_id: Text = Field(alias="derId")  # the registry's persistent DER-… id
+    credential: Uri  # the DERCredential's id
+    issuer: Uri  # the discom that connected it
+    capacity: QuantitativeValue
+    scheme: Literal["NET_METERING", "NET_BILLING", "GROSS_METERING"]
+
+
 class TradingPermission(_Shape):
+    """``maxExport`` is what the prosumer may sell: with ``exportBasis``
+    ``verified_der`` it is bounded by the ``ders`` whose DERCredentials the platform
+    verified; with ``declared`` it is the prosumer's own declaration (no DER shown)."""
+
     customer_number: Text = Field(alias="customerNumber")
     meter_ids: list[Text] = Field(alias="meterIds", min_length=1)
     platforms: list[Uri] = Field(min_length=1)
     max_export: QuantitativeValue = Field(alias="maxExport")
     max_import: QuantitativeValue | None = Field(default=None, alias="maxImport")
+    export_basis: Literal["verified_der", "declared"] | None = Field(
+        default=None, alias="exportBasis"
+    )
+    ders: list[PermittedDer] | None = Field(default=None, min_length=1)
     state: StateCode
     programme: Text
     policy_pack: Text | None = Field(default=None, alias="policyPack")

@@ -80,11 +80,14 @@ def network_aggregates(
     visibility: no meter identity leaves, and a group of fewer than ``min_meters``
     meters is withheld (a sum over two houses discloses each house).
 
-    ``topology`` has ``meter, feeder, dt`` (from the registry's network topology)."""
+    ``topology`` has ``meter, feeder, dt`` (from the registry's network topology), one
+    row per meter. A meter has at most one reading per day and slot, so the meters of a
+    group are its rows: a count, not a distinct count (which would hold every meter
+    serial of a state in hash sets at once)."""
     joined = readings.inner_join(topology, "meter")
     grouped = joined.group_by(["state", "discom", "day", level, "slot"]).aggregate(
         start=joined.start.min().cast(_UTC),
-        meters=joined.meter.nunique().cast("int64"),
+        meters=joined.count().cast("int64"),
         import_kwh=_sum(joined.import_kwh),
         export_kwh=_sum(joined.export_kwh),
         estimated=(joined.quality != "validated").cast("int64").sum(),
@@ -99,10 +102,16 @@ def feeder_billed_energy(readings: ir.Table, topology: ir.Table) -> ir.Table:
     """Per feeder over the readings' period: metered import, export, billed (net) energy
     and meters: the consumer side of AT&C losses (``protocol.ports.FeederEnergy``)."""
     joined = readings.inner_join(topology, "meter")
-    grouped = joined.group_by("feeder").aggregate(
-        import_kwh=_sum(joined.import_kwh),
-        export_kwh=_sum(joined.export_kwh),
-        meters=joined.meter.nunique().cast("int64"),
+    # Per meter first (a streamed hash aggregate), then per feeder: exact decimal sums
+    # add up the same in two steps, and the meters are counted without a distinct.
+    per_meter = joined.group_by(["feeder", "meter"]).aggregate(
+        import_kwh=joined.import_kwh.cast(_EXACT).sum(),
+        export_kwh=joined.export_kwh.cast(_EXACT).sum(),
+    )
+    grouped = per_meter.group_by("feeder").aggregate(
+        import_kwh=per_meter.import_kwh.sum().cast("float64"),
+        export_kwh=per_meter.export_kwh.sum().cast("float64"),
+        meters=per_meter.count().cast("int64"),
     )
     return grouped.mutate(billed_kwh=grouped.import_kwh - grouped.export_kwh).order_by("feeder")
 

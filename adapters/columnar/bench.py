@@ -5,8 +5,9 @@ a template of 1,000 synthetic meter-days (``adapters.synthetic``, with lost, rep
 spiking and long-missing blocks) tiled to the size under fresh meter serials, written
 through the partitioned writer, with a topology file (meter -> feeder, DT). Then, each
 in its own child process so that peaks are separate, each engine runs
-``pipeline.nightly_vee`` (read checked, VEE, write readings and issues) plus the
-per-feeder and per-DT aggregates; the child samples the RSS of its whole process tree
+``pipeline.nightly_vee`` (read checked, split into meter-hash buckets of
+``IES_METERDATA_BUCKET_ROWS``, one VEE query per bucket, write readings and issues) plus
+the per-feeder and per-DT aggregates; the child samples the RSS of its whole process tree
 (the Spark JVM included) every 50 ms. The baseline, in the same run over the same
 file, is ``adapters.vee.run`` meter by meter with the same aggregation in dicts
 (streamed record batches; capped at ``baseline_cap`` meters, its rate reported).

@@ -10,6 +10,7 @@ cluster). Spark is an optional extra (``pip install ies[spark]``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -42,6 +43,9 @@ class MeterDataSettings(ServiceSettings):
     meterdata_engine: Literal["duckdb", "spark"] = "duckdb"
     meterdata_memory: str = "1GB"  # DuckDB spills to disk beyond this
     meterdata_threads: int = 0  # 0: one per core
+    # One VEE query per meter-hash bucket of about this many raw rows (~20,000 meters
+    # x 96 blocks): the unit of work whose memory stays flat however big the day is.
+    meterdata_bucket_rows: int = 2_000_000
     spark_master: str = "local[2]"
     spark_shuffle_partitions: int = 8
     spark_driver_memory: str = "1g"
@@ -64,10 +68,19 @@ _SPARK_CONF = {
 class Engine:
     """An Ibis backend plus the reading and writing around it."""
 
-    def __init__(self, name: Literal["duckdb", "spark"], con: BaseBackend, scratch: Path) -> None:
+    def __init__(
+        self,
+        name: Literal["duckdb", "spark"],
+        con: BaseBackend,
+        scratch: Path,
+        *,
+        bucket_rows: int = 2_000_000,
+    ) -> None:
         self.name = name
         self.con = con
         self._scratch = scratch
+        self.bucket_rows = bucket_rows
+        self._cached: list[Any] = []
 
     @property
     def spark(self) -> Any:
@@ -117,10 +130,69 @@ class Engine:
     ) -> ir.Table:
         """Read ``partitions`` after checking each footer and, where a partition has more
         than one file, that no ``unique`` key appears in two of them (a double landing)."""
+        return self.read(dataset, self.checked_files(dataset, partitions, unique=unique))
+
+    def checked_files(
+        self, dataset: Dataset, partitions: Sequence[Partition], *, unique: Sequence[str] = ()
+    ) -> list[PartitionFile]:
+        """``read_checked``'s checks without the read: the files, every footer checked
+        and no ``unique`` key in two files of one partition."""
         files = dataset.files(partitions)
         if unique:
             self._refuse_cross_file_duplicates(dataset, files, unique)
-        return self.read(dataset, files)
+        return files
+
+    @contextlib.contextmanager
+    def buckets(
+        self, dataset: Dataset, files: Sequence[PartitionFile], count: int, *, key: str = "meter"
+    ) -> Iterator[Iterator[ir.Table]]:
+        """The rows of ``files`` (one partition) in ``count`` buckets by the hash of
+        ``key``, one table per non-empty bucket (without partition columns).
+
+        One streamed pass writes every bucket to scratch Parquet (the engine's own
+        partitioned write), so each bucket's query then reads only its rows: the day is
+        read twice in all, however many buckets, instead of once per bucket. A bucket's
+        files are deleted once the next is asked for.
+        """
+        if count <= 1:
+            yield iter([self.read(dataset, files).select(*dataset.schema.names)])
+            return
+        target = self._scratch / f"buckets-{uuid.uuid4().hex}"
+        names = ", ".join(f'"{c}"' for c in dataset.schema.names)
+        paths = [str(f.path) for f in files]
+        try:
+            if self.name == "duckdb":
+                listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+                # Only our own file paths (quotes doubled), schema names and an int.
+                query = f'SELECT {names}, hash("{key}") % {count} AS bucket '
+                query += f"FROM read_parquet([{listed}], hive_partitioning = false)"
+                self.con.raw_sql(
+                    f"COPY ({query}) TO '{target}' "
+                    "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (bucket))"
+                )
+            else:
+                frame = self.spark.read.parquet(*paths).selectExpr(
+                    *dataset.schema.names, f"pmod(hash(`{key}`), {count}) AS bucket"
+                )
+                frame.write.partitionBy("bucket").parquet(str(target))
+
+            def tables() -> Iterator[ir.Table]:
+                for directory in sorted(target.glob("bucket=*")):
+                    found = sorted(str(p) for p in directory.glob("*.parquet"))
+                    if not found:
+                        continue
+                    if self.name == "duckdb":
+                        table = self.con.read_parquet(found, hive_partitioning=False)
+                    else:
+                        name = f"ies_{uuid.uuid4().hex}"
+                        self.spark.read.parquet(*found).createOrReplaceTempView(name)
+                        table = self.con.table(name)
+                    yield table.select(*dataset.schema.names)
+                    shutil.rmtree(directory, ignore_errors=True)
+
+            yield tables()
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
 
     def _refuse_cross_file_duplicates(
         self, dataset: Dataset, files: Sequence[PartitionFile], unique: Sequence[str]
@@ -157,8 +229,16 @@ class Engine:
         """Spark: persist a table several branches of a plan read (each branch would
         otherwise recompute its lineage). DuckDB plans shared subqueries itself."""
         if self.name == "spark":
-            return table.cache()
+            cached = table.cache()
+            self._cached.append(cached)
+            return cached
         return table
+
+    def release(self) -> None:
+        """Spark: drop the tables ``checkpoint`` persisted (after a bucket is written,
+        so that executors' memory holds one bucket, not the night)."""
+        while self._cached:
+            self._cached.pop().release()
 
     def to_pyarrow(self, expr: ir.Table) -> pa.Table:
         """A small result (aggregates, one meter's readings) as an Arrow table."""
@@ -227,8 +307,18 @@ def connect(settings: MeterDataSettings | None = None) -> Engine:
         }
         if settings.meterdata_threads:
             config["threads"] = settings.meterdata_threads
-        return Engine("duckdb", ibis.duckdb.connect(**config), scratch)
-    return Engine("spark", ibis.pyspark.connect(_spark_session(settings, scratch)), scratch)
+        return Engine(
+            "duckdb",
+            ibis.duckdb.connect(**config),
+            scratch,
+            bucket_rows=settings.meterdata_bucket_rows,
+        )
+    return Engine(
+        "spark",
+        ibis.pyspark.connect(_spark_session(settings, scratch)),
+        scratch,
+        bucket_rows=settings.meterdata_bucket_rows,
+    )
 
 
 def _spark_session(settings: MeterDataSettings, scratch: Path) -> Any:

@@ -50,3 +50,14 @@ class PartitionInvalid(AdapterProblem):
     status = 422
     beckn_code = "40000"
     description = "A row's state, discom or day is empty or not a safe path segment."
+
+
+class ColumnarWorkerFailed(AdapterProblem):
+    slug = "columnar-worker-failed"
+    title = "The meter-data engine's worker process failed"
+    status = 503
+    beckn_code = "50300"
+    description = (
+        "The process that runs the columnar engine beside the service stopped or raised "
+        "an error that is named in the detail; the next request starts it again."
+    )

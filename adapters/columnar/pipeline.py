@@ -9,6 +9,7 @@ validated rows back into :class:`adapters.vee.VeeResult` for the MeterData mappi
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from adapters import vee
 from adapters.columnar import dataset as ds
@@ -86,28 +88,43 @@ def nightly_vee(
     config: vee.VeeConfig,
     step: timedelta = timedelta(minutes=15),
     zone: timezone = IST,
-) -> vee_expr.Validated:
+) -> None:
     """VEE of ``partitions`` of the raw dataset, written to ``readings`` and ``issues``.
 
     Every input file is checked first (footer, schema, no reading in two files); the
     outputs are staged and published per partition only if the whole run succeeded.
+
+    The work is one query per partition, or per meter-hash bucket of a partition of
+    more than ``engine.bucket_rows`` raw rows (counted from the footers), each keyed by
+    the meter alone and written out by the engine before the next starts: the memory a
+    night needs is that of one bucket, and its time grows with the number of buckets.
     """
-    raw = engine.read_checked(store.raw, partitions, unique=("meter", "at"))
-    result = vee_expr.validate(
-        raw,
-        checkpoint=engine.checkpoint,
-        config=config,
-        days=sorted({p.day for p in partitions}),
-        step=step,
-        zone=zone,
-    )
+    checked = engine.checked_files(store.raw, partitions, unique=("meter", "at"))
+    by_partition: dict[ds.Partition, list[ds.PartitionFile]] = defaultdict(list)
+    for item in checked:
+        by_partition[item.partition].append(item)
     with (
         store.readings.writer(replace=True) as readings,
         store.issues.writer(replace=True) as issues,
     ):
-        engine.write(result.readings, readings)
-        engine.write(result.issues, issues)
-    return result
+        for partition in sorted(by_partition):
+            files = by_partition[partition]
+            rows = sum(pq.ParquetFile(f.path).metadata.num_rows for f in files)
+            count = max(1, math.ceil(rows / max(engine.bucket_rows, 1)))
+            with engine.buckets(store.raw, files, count) as tables:
+                for table in tables:
+                    result = vee_expr.validate(
+                        table,
+                        checkpoint=engine.checkpoint,
+                        config=config,
+                        days=[partition.day],
+                        step=step,
+                        zone=zone,
+                        partition=partition,
+                    )
+                    engine.write(result.readings, readings)
+                    engine.write(result.issues, issues)
+                    engine.release()
 
 
 def vee_results(

@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta, timezone
 import ibis
 import ibis.expr.types as ir
 
+from adapters.columnar.dataset import Partition
 from adapters.synthetic import IST
 from adapters.vee import Quality, VeeConfig
 
@@ -62,6 +63,7 @@ def validate(
     zone: timezone = IST,
     history: ir.Table | None = None,
     checkpoint: Callable[[ir.Table], ir.Table] = lambda table: table,
+    partition: Partition | None = None,
 ) -> Validated:
     """VEE over ``raw`` (``dataset.RAW`` rows with partition columns) for ``days``.
 
@@ -72,13 +74,36 @@ def validate(
     ``checkpoint`` marks the intermediate tables that several branches read
     (``Engine.checkpoint``: Spark persists them rather than recompute the lineage per
     branch; DuckDB's optimiser shares them itself).
+
+    ``partition``, if given, says that ``raw`` holds one partition's rows only (one
+    discom-day, or a meter-hash bucket of it; partition columns optional): every window
+    and join is then keyed by the meter alone and the partition comes back as constants.
+    That is the scale path (``pipeline.nightly_vee`` runs one such query per bucket):
+    sorting and hashing four string keys over a whole state's day is what made the
+    all-partitions plan spill and grow faster than the data.
     """
     step_s = int(step.total_seconds())
     slots = int(timedelta(days=1) / step)
-    keys = list(KEYS)
 
-    t = raw.filter(raw.day.isin(list(days)))
-    t = t.mutate(at_s=t.at.epoch_seconds().cast("int64"), start_s=day_start(t.day, days, zone))
+    if partition is None:
+        keys = list(KEYS)
+        t = raw.filter(raw.day.isin(list(days)))
+        t = t.mutate(at_s=t.at.epoch_seconds().cast("int64"), start_s=day_start(t.day, days, zone))
+    else:
+        keys = ["meter"]
+        d = date.fromisoformat(partition.day)
+        midnight = int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp())
+        t = raw.select("meter", "at", "import_kwh", "export_kwh", "row")
+        t = t.mutate(
+            at_s=t.at.epoch_seconds().cast("int64"), start_s=ibis.literal(midnight, "int64")
+        )
+
+    def where(table: ir.Table, column: str) -> ir.Value:
+        """A partition column: the table's own, or the one partition's constant."""
+        if partition is None:
+            return table[column]
+        return ibis.literal(getattr(partition, column), "string")
+
     offset = t.at_s - step_s - t.start_s
     t = t.mutate(slot=(offset.cast("float64") / step_s).floor().cast("int64"))
     t = t.mutate(rest=t.at_s - step_s - t.start_s - t.slot * step_s)
@@ -280,9 +305,9 @@ def validate(
         reason=readings.reason.cast("string"),
         original_import_kwh=readings.original_import_kwh.cast("float64"),
         original_export_kwh=readings.original_export_kwh.cast("float64"),
-        state=readings.state,
-        discom=readings.discom,
-        day=readings.day,
+        state=where(readings, "state"),
+        discom=where(readings, "discom"),
+        day=where(readings, "day"),
     )
 
     per_day = grid.group_by(keys).aggregate(
@@ -305,5 +330,12 @@ def validate(
     events = ibis.union(stream_issues, dup_issues, value_issues, day_issues, distinct=False)
     events = events.filter(events.kind.notnull())
     issues = events.group_by([*keys, "kind"]).aggregate(count=events.count().cast("int64"))
-    issues = issues.select("meter", "kind", "count", "state", "discom", "day")
+    issues = issues.select(
+        "meter",
+        "kind",
+        "count",
+        state=where(issues, "state"),
+        discom=where(issues, "discom"),
+        day=where(issues, "day"),
+    )
     return Validated(readings, issues)

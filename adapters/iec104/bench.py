@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from adapters.iec104.client import Iec104FeederSource
 from adapters.iec104.points import standard_map
@@ -40,6 +42,7 @@ from kernel.database import create_db_engine
 from kernel.logs import configure_logging
 from kernel.migrations import upgrade
 from kernel.service import create_service_app
+from kernel.tokens import access_token, install_static_verification
 from protocol.bench import PinnedKeys
 from protocol.outages.beckn import STEP, BecknNoticeDelivery, check_outage_notice, notices_in
 from protocol.outages.ports import Subscriber
@@ -162,14 +165,23 @@ def run(feeders: int = 50, connections: int = 5) -> dict[str, float]:
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.01)
-        # The registry is its own service, over HTTP on loopback as in a deployment.
+        # The registry is its own service, over HTTP on loopback as in a deployment; its
+        # writes need a machine token (issue 15): the bench is its own token issuer.
+        bench_key = Ed25519PrivateKey.generate()
+        public = bench_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        install_static_verification(registry_app, issuer="bench", audience="registry",
+                                    keys={"k1": public})  # fmt: skip
+        grid_writer = {"Authorization": "Bearer " + access_token(
+            bench_key.sign, kid="k1", issuer="bench", subject="discom.bench",
+            audience="registry", scopes=["registry:write"], lifetime=3600)}  # fmt: skip
         reg_port = _port()
         reg_server = uvicorn.Server(uvicorn.Config(registry_app, host="127.0.0.1",
                                                    port=reg_port, log_level="warning"))  # fmt: skip
         threading.Thread(target=reg_server.run, daemon=True).start()
         while not reg_server.started:
             time.sleep(0.01)
-        with httpx.Client(base_url=f"http://127.0.0.1:{reg_port}", timeout=30) as registry:
+        with httpx.Client(base_url=f"http://127.0.0.1:{reg_port}", timeout=30,
+                          headers=grid_writer) as registry:  # fmt: skip
             ids = _grid(registry, feeders, connections)
             topology = RegistryTopology(registry)
             t0 = time.perf_counter()

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from kernel.access import public
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from protocol.der.errors import ApplicationNotFound
 from protocol.der.service import history, summary
@@ -21,6 +22,7 @@ def der_router(store: DerStore, prefix: str = "/der-onboarding") -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["DER onboarding"])
 
     @router.get("/applications", response_model=Page[dict[str, Any]],
+                dependencies=[public("unguarded: back office, operator sign-in pending")],
                 summary="The queue: every application received, newest first")  # fmt: skip
     def queue(
         limit: int = Query(default=50, ge=1, le=500),
@@ -32,7 +34,11 @@ def der_router(store: DerStore, prefix: str = "/der-onboarding") -> APIRouter:
         next_cursor = encode_cursor([rows[-1].id], {}) if len(rows) == limit else None
         return Page[dict[str, Any]](items=[summary(r) for r in rows], next_cursor=next_cursor)
 
-    @router.get("/applications/{number}", summary="One application, every revision")
+    @router.get(
+        "/applications/{number}",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="One application, every revision",
+    )
     def application(number: str) -> dict[str, Any]:
         revisions = history(store, number)
         if not revisions:

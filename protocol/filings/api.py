@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from kernel.access import public, signed
 from kernel.pagination import Page
 from kernel.problems import problem_responses
 from protocol.errors import (
@@ -115,6 +116,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.post(
         "",
+        dependencies=[signed("filing")],
         summary="File (a licensee's signed ArrFiling and energy account)",
         status_code=201,
         response_model=FilingView,
@@ -192,6 +194,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.post(
         "/{filing_id}/corrections",
+        dependencies=[signed("filing")],
         summary="Send an acknowledged filing back for correction (the commission, signed)",
         status_code=201,
         response_model=FilingView,
@@ -245,6 +248,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.get(
         "",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
         summary="The inbox: filings received, oldest first",
         responses=problem_responses(400, 422),
     )
@@ -269,6 +273,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.get(
         "/{filing_id}",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
         summary="One filing, with the pack's decision",
         responses=problem_responses(404, 422),
     )
@@ -278,6 +283,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.get(
         "/{filing_id}/versions",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
         summary="Every version of the filing's docket, first to newest",
         responses=problem_responses(404, 422),
     )

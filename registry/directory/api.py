@@ -21,6 +21,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from kernel.access import public, signed
 from kernel.pagination import Page
 from kernel.problems import NotFound
 from kernel.settings import ServiceSettings
@@ -114,6 +115,7 @@ def _cached_json(request: Request, body: BaseModel, status: int = 200) -> Respon
 
 @router.post(
     "/dedi/namespaces",
+    dependencies=[signed("dedi")],
     status_code=201,
     response_model=Namespace,
     summary="Claim a namespace for a domain; answers the challenge to publish",
@@ -130,6 +132,7 @@ async def claim_namespace(
 
 @router.post(
     "/dedi/namespaces/{namespace}/verify",
+    dependencies=[public("the directory checks the domain's own published challenge")],
     response_model=Namespace,
     summary="Check that the domain publishes the challenge",
     responses=PROBLEMS,
@@ -140,6 +143,7 @@ async def verify_namespace(namespace: str, request: Request) -> Any:
 
 @router.get(
     "/dedi/namespaces/{namespace}",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=Namespace,
     summary="One namespace",
     responses=PROBLEMS,
@@ -150,6 +154,7 @@ async def get_namespace(namespace: str, request: Request) -> Any:
 
 @router.get(
     "/dedi/namespaces/{namespace}/audit",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=list[AuditEntry],
     summary="Every change to a namespace, with the signature that made it",
     responses=PROBLEMS,
@@ -165,6 +170,7 @@ async def namespace_audit(
 
 @router.get(
     "/dedi/namespaces/{namespace}/registries",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=list[Registry],
     summary="The registries of a namespace",
     responses=PROBLEMS,
@@ -175,6 +181,7 @@ async def list_registries(namespace: str, request: Request) -> Any:
 
 @router.post(
     "/dedi/namespaces/{namespace}/registries",
+    dependencies=[signed("dedi")],
     status_code=201,
     response_model=Registry,
     summary="Create a registry (signed by the namespace owner)",
@@ -192,6 +199,7 @@ async def create_registry(
 
 @router.put(
     "/dedi/namespaces/{namespace}/registries/{registry}/records/{record}",
+    dependencies=[signed("dedi")],
     response_model=RecordEnvelope,
     summary="Write the next version of a record (signed by the namespace owner)",
     responses=PROBLEMS,
@@ -220,6 +228,7 @@ async def put_record(
 
 @router.delete(
     "/dedi/namespaces/{namespace}/registries/{registry}/records/{record}",
+    dependencies=[signed("dedi")],
     response_model=RecordEnvelope,
     summary="Withdraw a record (signed); its history stays",
     responses=PROBLEMS,
@@ -238,6 +247,7 @@ async def delete_record(
 
 @router.get(
     "/dedi/lookup/{namespace}/{registry}/{record}",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=RecordEnvelope,
     summary="One record (DeDi lookup); 404 means absent (for a revocation registry: valid)",
     responses={**PROBLEMS, 304: {"description": "Not modified (If-None-Match)"}},
@@ -253,6 +263,7 @@ async def lookup_record(
 
 @router.get(
     "/dedi/lookup/{namespace}/{registry}/{record}/versions",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=list[RecordData],
     summary="Every version of a record, oldest first",
     responses=PROBLEMS,
@@ -263,6 +274,7 @@ async def record_versions(namespace: str, registry: str, record: str, request: R
 
 @router.get(
     "/dedi/lookup/{namespace}/{registry}",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=RegistryEnvelope,
     summary="A registry's metadata (DeDi registry lookup)",
     responses=PROBLEMS,
@@ -276,6 +288,7 @@ async def lookup_registry(namespace: str, registry: str, request: Request) -> An
 
 @router.get(
     "/dedi/query/{namespace}/{registry}",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=QueryEnvelope,
     summary="A whole registry (DeDi query), filterable and cursor-paginated",
     responses=PROBLEMS,
@@ -315,6 +328,7 @@ async def query_registry(
 
 @router.get(
     "/dedi/subscribers",
+    dependencies=[public("DeDi reads are public by design")],
     response_model=Page[SubscriberView],
     summary="Subscriber keys across namespaces, by network, role, domain and state",
     responses=PROBLEMS,
@@ -349,6 +363,7 @@ def _did_response(request: Request, path: str) -> JSONResponse:
 
 @did_router.get(
     "/.well-known/did.json",
+    dependencies=[public("a did:web document is public by definition")],
     summary="The did:web document of the host asked for (Host header)",
     responses={404: {"description": "No participant keys under this host"}, 400: PROBLEMS[400]},
 )
@@ -358,6 +373,7 @@ async def well_known_did(request: Request) -> JSONResponse:
 
 @did_router.get(
     "/{did_path:path}/did.json",
+    dependencies=[public("a did:web document is public by definition")],
     summary="The did:web document of a path DID (did:web:host:a:b -> /a/b/did.json)",
     responses={
         404: {"description": "No participant keys under this host and path"},

@@ -234,6 +234,9 @@ class ParticipantType(StrEnum):
     CONSENT_MANAGER = "consent_manager"
     THIRD_PARTY_APP = "third_party_app"
     CERTIFIER = "certifier"
+    # A front end for people (the console): a directory identity that may get machine
+    # tokens for narrow scopes (registry.directory.tokens), but no Beckn network member.
+    CONSOLE = "console"
 
 
 class ParticipantRoleDetails(_Details):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
+from kernel.access import requires, signed
 from kernel.migrations import upgrade
 from kernel.pagination import Page
 from kernel.problems import InvalidRequest, problem_responses
@@ -32,6 +33,9 @@ MIGRATIONS = "registry.ledger:migrations"
 PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 Signature = Annotated[str | None, Header(alias=HEADER, max_length=4000)]
 Instant = Annotated[str | None, Query(max_length=40)]
+
+# Reads are for the network's participants (and the console), each with a machine token.
+LEDGER_READ = requires("ledger:read")
 
 router = APIRouter(prefix="/ledger", tags=["trade ledger and export/import records"])
 
@@ -55,6 +59,7 @@ def _instant(value: str | None, name: str) -> str | None:
 
 @router.post(
     "/trades",
+    dependencies=[signed("dedi")],
     status_code=201,
     response_model=TradeOut,
     summary="Record a trade the platform executed (signed by the platform; idempotent)",
@@ -73,7 +78,7 @@ async def record_trade(
 
 
 @router.get("/trades", response_model=Page[TradeOut], summary="Trades, oldest first",
-            responses=PROBLEMS)  # fmt: skip
+            dependencies=[LEDGER_READ], responses=PROBLEMS)  # fmt: skip
 def list_trades(
     request: Request,
     party: Annotated[str | None, Query(max_length=255)] = None,
@@ -90,13 +95,15 @@ def list_trades(
 
 
 @router.get("/trades/{trade}", response_model=TradeOut, summary="One trade",
+            dependencies=[LEDGER_READ],
             responses=PROBLEMS)  # fmt: skip
-def get_trade(trade: int, request: Request) -> Any:
+def get_trade(trade: Annotated[int, Path(ge=1, le=2**63 - 1)], request: Request) -> Any:
     return _ledger(request).trade(trade)
 
 
 @router.post(
     "/meter-blocks",
+    dependencies=[signed("dedi")],
     response_model=MeterWriteReport,
     summary="Record meters' export/import per block (signed by their discom; idempotent; "
     "other values for a recorded block are a correction, kept as a new version)",
@@ -113,6 +120,7 @@ async def record_meter_blocks(
 
 @router.get(
     "/meter-blocks",
+    dependencies=[LEDGER_READ],
     response_model=Page[MeterBlockOut],
     summary="Export/import per meter and block: the current versions, or every version "
     "(history=true)",

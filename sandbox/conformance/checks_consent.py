@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -48,6 +49,9 @@ class DataSubject:
     days: int
     jurisdiction: str
     provider: SigningIdentity | None = None
+    # How the kit signs in as the consumer at the manager (the consumer routes need the
+    # consumer's session): the headers a signed-in call carries. None: no sign-in known.
+    sign_in: Callable[[], dict[str, str]] | None = None
 
     def provider_id(self, session: Session) -> str:
         return self.provider.subscriber_id if self.provider else session.target.subscriber_id
@@ -72,6 +76,18 @@ def _subject(session: Session) -> DataSubject:
 
 def _consents(subject: DataSubject) -> str:
     return f"{subject.consent_manager_url}/consumers/{subject.consumer_id}/consents"
+
+
+def consumer_headers(session: Session) -> dict[str, str]:
+    """The consumer's session at the manager (signed in once per run), for their calls."""
+    sign_in = _subject(session).sign_in
+    if sign_in is None:
+        return {}
+    try:
+        headers: dict[str, str] = session.once("consumer-session", sign_in)
+    except Exception as exc:
+        raise Failed(f"the consumer could not sign in at the manager: {exc}", []) from None
+    return headers
 
 
 def _identity(session: Session) -> SigningIdentity:
@@ -115,7 +131,7 @@ def new_consent(session: Session, *, expires_in: timedelta = timedelta(days=30),
         url = f"{_consents(subject)}/{consent_id}/approve"
         narrowed = {"data_types": GRANTED_TYPES, "granularity": GRANTED,
                     "frequency": {"value": 50, "unit": "day"}}  # fmt: skip
-        approved = session.http.post(url, json=narrowed)
+        approved = session.http.post(url, json=narrowed, headers=consumer_headers(session))
         evidence.append(
             Evidence(
                 "consumer approves, narrowed",
@@ -131,7 +147,7 @@ def new_consent(session: Session, *, expires_in: timedelta = timedelta(days=30),
 def consumer_action(session: Session, consent_id: str, action: str) -> Evidence:
     subject = _subject(session)
     url = f"{_consents(subject)}/{consent_id}/{action}"
-    done = session.http.post(url)
+    done = session.http.post(url, headers=consumer_headers(session))
     evidence = Evidence(f"consumer: {action}", f"POST {url}",
                         f"HTTP {done.status_code}\n{clip(done.text, 600)}")  # fmt: skip
     if done.status_code != 200:

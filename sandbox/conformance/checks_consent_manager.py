@@ -34,6 +34,7 @@ from sandbox.conformance.checks_consent import (
     _consents,
     _subject,
     consumer_action,
+    consumer_headers,
     new_consent,
 )
 from sandbox.conformance.model import Evidence, Failed, Item, Result, Skipped, clip, ok
@@ -108,7 +109,7 @@ def _refused(session: Session, client: HttpConsentManager, consent_id: str,
 
 def _status(session: Session, consent_id: str, evidence: list[Evidence]) -> str:
     url = f"{_consents(_subject(session))}/{consent_id}"
-    answer = session.get(url)
+    answer = session.get(url, headers=consumer_headers(session))
     evidence.append(Evidence("consumer: the consent", f"GET {url}",
                              f"HTTP {answer.status_code}\n{clip(answer.text, 600)}"))  # fmt: skip
     body: Any = session.json_of(answer, url)
@@ -183,7 +184,9 @@ def check_revocation_final(session: Session) -> Result:
     narrowed = {"data_types": GRANTED_TYPES, "granularity": GRANTED}
     for action, body in (("resume", None), ("approve", narrowed), ("pause", None)):
         url = f"{base}/{action}"
-        answer = session.http.post(url, json=body) if body else session.http.post(url)
+        signed_in = consumer_headers(session)
+        answer = session.http.post(url, json=body, headers=signed_in) if body else (
+            session.http.post(url, headers=signed_in))  # fmt: skip
         sent = f"POST {url}\n\n{json.dumps(body) if body else ''}"
         got = f"HTTP {answer.status_code}\n{clip(answer.text, 600)}"
         evidence.append(Evidence(f"consumer: {action} a revoked consent", sent, got))

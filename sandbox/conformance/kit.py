@@ -8,7 +8,7 @@ a kit that cannot stand up at all (its own registration refused).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,9 @@ from sandbox.conformance.model import ROLES, Item, Report
 from sandbox.conformance.receiver import KitReceiver, free_port
 from sandbox.conformance.runner import Progress, run_items, unreachable
 from sandbox.conformance.session import Session, Target
+from sandbox.consumer_signin import consumer_session
 from sandbox.legacy import hes_window
+from sandbox.machine_auth import acting_as
 from sandbox.plan import BECKN_KEY, DATA_NETWORK, P2P_NETWORK, Plan
 from sandbox.seed import discom_seed
 
@@ -73,9 +75,16 @@ class Sandbox:
         if found.status_code != 200:
             return None
         first, last = hes_window(datetime.now(IST).date())
-        return DataSubject(self.plan.member("consent").url, str(found.json()["ies_id"]),
-                           consumer.meter_serial, first, (last - first).days + 1,
-                           member.state)  # fmt: skip
+        manager, consumer_id = self.plan.member("consent").url, str(found.json()["ies_id"])
+        return DataSubject(manager, consumer_id, consumer.meter_serial, first,
+                           (last - first).days + 1, member.state,
+                           sign_in=self.consumer_sign_in(manager, consumer_id))  # fmt: skip
+
+    def consumer_sign_in(self, manager_url: str, consumer_id: str) -> Callable[[], dict[str, str]]:
+        """The consumer signs in at the manager with a one-time code read off the
+        sandbox's inbox (their "phone"), as they would in person: no backdoor."""
+        inbox = self.plan.data_dir / "inbox"
+        return lambda: consumer_session(manager_url, inbox, consumer_id)
 
     def manager_subject(self, http: httpx.Client, manager_url: str) -> DataSubject | None:
         """For the consent-manager items: the first discom's data subject at the manager
@@ -86,8 +95,10 @@ class Sandbox:
         if discom is None or subject is None:
             return None
         custody = EncryptedFileCustody(self.plan.key_dir(discom.name), self.passphrase.encode())
-        return replace(subject, consent_manager_url=manager_url.rstrip("/"),
-                       provider=SigningIdentity(discom.host, BECKN_KEY, custody))  # fmt: skip
+        url = manager_url.rstrip("/")
+        return replace(subject, consent_manager_url=url,
+                       provider=SigningIdentity(discom.host, BECKN_KEY, custody),
+                       sign_in=self.consumer_sign_in(url, subject.consumer_id))  # fmt: skip
 
     def subscriber_at(self, url: str) -> str | None:
         for member in self.plan.members:
@@ -161,6 +172,12 @@ def conform(options: RunOptions, progress: Progress | None = None) -> Report:
                 data_subject = options.sandbox.data_subject(options.subscriber_id, http)
             if data_subject is None and options.role == "consent-manager":
                 data_subject = options.sandbox.manager_subject(http, options.target)
+            if options.role == "credential-issuer":
+                # Issuing and revoking need the issuer's own machine token (issue 15): the
+                # kit, holding the run's passphrase, acts as the issuer's back office.
+                plan = options.sandbox.plan
+                (member,) = [m for m in plan.members if m.host == options.subscriber_id]
+                http.auth = acting_as(plan, member.name, options.sandbox.passphrase, member.host)
         lookup = HttpKeyLookup(directory, default_ttl=5.0)
         receiver = KitReceiver(port, lookup, frozenset({DATA_NETWORK, P2P_NETWORK,
                                                         options.network}))  # fmt: skip

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from adapters.errors import MeterDataNotAvailable
 from adapters.hes import HesArchive
 from adapters.synthetic import IST
+from kernel.access import public
 from sandbox.legacy import hes_window
 from sandbox.seed import discom_seed
 
@@ -27,6 +28,7 @@ def console_router(discom_code: str) -> APIRouter:
 
     @router.get(
         "/consumers/{number}/load-curve",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
         summary="A consumer's import and export per block over one day of the HES export",
     )
     def load_curve(

@@ -77,7 +77,10 @@ HINDI = {
     "Change": "बदलें",
     "Acting as": "इस रूप में",
     "Skip to content": "सामग्री पर जाएँ",
-    "Sandbox persona switch (sign-in comes later)": "सैंडबॉक्स व्यक्ति चयन (साइन-इन बाद में)",
+    "Signed in as": "साइन इन:",
+    "Passkeys": "पासकी",
+    "Sign out": "साइन आउट",
+    "Sign in": "साइन इन",
     "Home": "मुख्य पृष्ठ",
     "Block": "ब्लॉक",
     "Time": "समय",
@@ -132,6 +135,58 @@ HINDI.update(
         "year": "वर्ष",
         "periodic": "बार-बार",
         "one_time": "एक बार",
+    }
+)
+
+# The consumer's rooftop solar (DER onboarding) and P2P settlement.
+ENGLISH.update(
+    {
+        "net_metering": "net metering",
+        "net_billing": "net billing",
+        "gross_metering": "gross metering",
+        "APPROVED": "approved",
+        "REJECTED": "rejected",
+        "CHANGES_REQUESTED": "changes requested",
+        "RECEIVED": "received, being decided",
+    }
+)
+HINDI.update(
+    {
+        "My rooftop solar": "मेरा रूफटॉप सोलर",
+        "My connected systems": "मेरे जुड़े हुए सिस्टम",
+        "Application": "आवेदन",
+        "DER ID": "DER आईडी",
+        "Meter ID (bidirectional)": "मीटर आईडी (द्विदिशीय)",
+        "Capacity": "क्षमता",
+        "Scheme": "योजना",
+        "Approved": "स्वीकृत",
+        "No connected system yet.": "अभी तक कोई जुड़ा हुआ सिस्टम नहीं।",
+        "My DER credential": "मेरा DER प्रमाण-पत्र",
+        "You hold no DER credential yet.": "आपके पास अभी कोई DER प्रमाण-पत्र नहीं है।",
+        "You can show it to a P2P platform or a bank from": (
+            "आप इसे P2P प्लेटफ़ॉर्म या बैंक को यहाँ से दिखा सकते हैं:"
+        ),
+        "My applications": "मेरे आवेदन",
+        "Why": "क्यों",
+        "No applications.": "कोई आवेदन नहीं।",
+        "net_metering": "नेट मीटरिंग",
+        "net_billing": "नेट बिलिंग",
+        "gross_metering": "ग्रॉस मीटरिंग",
+        "APPROVED": "स्वीकृत",
+        "REJECTED": "अस्वीकृत",
+        "CHANGES_REQUESTED": "बदलाव माँगे गए",
+        "RECEIVED": "प्राप्त, निर्णय बाकी",
+        "active": "मान्य",
+        "revoked": "रद्द",
+        "suspended": "निलंबित",
+        "My settlement": "मेरा निपटान",
+        "Net": "शुद्ध राशि",
+        "Energy": "ऊर्जा",
+        "Deviation charges": "विचलन शुल्क",
+        "Contracted (kWh)": "अनुबंधित (kWh)",
+        "Delivered (kWh)": "प्रदान की गई (kWh)",
+        "Shortfall (kWh)": "कमी (kWh)",
+        "Not settled yet.": "अभी निपटान नहीं हुआ।",
     }
 )
 

@@ -9,126 +9,46 @@ without JavaScript; ``static/console.js`` only draws the charts.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from adapters.synthetic import IST
 from consent.models import DataType, FrequencyUnit, Granularity
-from protocol.signing import Signer
-from sandbox.console.i18n import LANGUAGES, language, translator
-from sandbox.console.personas import Persona, legacy_scheme, personas
-from sandbox.console.sources import Json, Participants, Upstream
-from sandbox.console.wallet import Wallets
-from sandbox.plan import Plan
+from sandbox.console import der_pages, p2p_pages
+from sandbox.console.i18n import language
+from sandbox.console.personas import Persona
+from sandbox.console.sources import Json, Upstream
+from sandbox.console.view import (
+    TEMPLATES,
+    Console,
+    _discom,
+    _error_page,
+    _held,
+    _ist,
+    _lang,
+    _safe_next,
+    acted,
+    render,
+    wants_json,
+)
 
-TEMPLATES = Path(__file__).parent / "templates"
+# What other modules (app, sign-in, tests) take from here, some of it from view.
+__all__ = [
+    "TEMPLATES",
+    "Console",
+    "_safe_next",
+    "acted",
+    "narrowing",
+    "reasons_from_form",
+    "render",
+    "router",
+    "wants_json",
+]
+
 ACTIONS = ("reject", "pause", "resume", "revoke")
 ACCESS_KINDS = {"data_accessed": "Accessed", "data_access_refused": "Refused"}
 SHARE_WITH = "bank"  # the third-party app a consumer shows credentials to
-
-
-class Console:
-    """What every page needs: the participants, the personas and the wallets."""
-
-    def __init__(
-        self,
-        plan: Plan,
-        participants: Participants,
-        wallets: Wallets,
-        *,
-        commission: Signer | None = None,
-    ) -> None:
-        self.plan = plan
-        self.net = participants
-        self.wallets = wallets
-        self.commission = commission  # signs the regulator's asks of its inbox
-        self.personas = {p.key: p for p in personas(plan)}
-        self.consumer_ids: dict[str, str] = {}
-        self.templates = Jinja2Templates(directory=str(TEMPLATES))
-
-    def persona(self, key: str, kind: str) -> Persona:
-        found = self.personas.get(key)
-        if found is None or found.kind != kind:
-            raise HTTPException(404, f"no {kind} persona {key!r}")
-        return found
-
-    def consumer_id(self, persona: Persona) -> str | None:
-        """The consumer's registry id (None until the discom has onboarded them)."""
-        if persona.key not in self.consumer_ids:
-            assert persona.discom_code is not None
-            assert persona.number is not None
-            try:
-                found = self.net.resolve_consumer(
-                    legacy_scheme(persona.discom_code), persona.discom_code, persona.number
-                )
-            except Upstream as exc:
-                if exc.status == 404:
-                    return None
-                raise
-            self.consumer_ids[persona.key] = found
-        return self.consumer_ids[persona.key]
-
-
-def wants_json(request: Request) -> bool:
-    if request.query_params.get("format") == "json":
-        return True
-    accept = request.headers.get("accept", "")
-    return accept.split(",")[0].strip().startswith("application/json")
-
-
-def _lang(request: Request) -> str:
-    return language(request.query_params.get("lang") or request.cookies.get("lang"))
-
-
-def render(
-    request: Request,
-    template: str,
-    data: Json,
-    *,
-    persona: Persona | None = None,
-    status: int = 200,
-    view: Json | None = None,
-) -> Response:
-    """The page, or its JSON twin (``data`` only: what the page shows, nothing more)."""
-    if wants_json(request):
-        return JSONResponse(jsonable_encoder(data), status_code=status)
-    console: Console = request.app.state.console
-    lang = _lang(request) if persona is not None and persona.kind == "consumer" else "en"
-    context = {
-        **data,
-        **(view or {}),
-        "data": data,
-        "_": translator(lang),
-        "lang": lang,
-        "languages": LANGUAGES,
-        "persona": persona,
-        "personas": list(console.personas.values()),
-        "path": request.url.path,
-        "done": request.query_params.get("done"),
-    }
-    return console.templates.TemplateResponse(request, template, context, status_code=status)
-
-
-def _error_page(request: Request, exc: Upstream, persona: Persona | None) -> Response:
-    data = {"error": {"participant": exc.who, "status": exc.status, "detail": exc.detail}}
-    status = exc.status if 400 <= exc.status < 600 else 502
-    return render(request, "error.html", data, persona=persona, status=status)
-
-
-def _back(url: str, done: str) -> RedirectResponse:
-    return RedirectResponse(f"{url}?done={done}", status_code=303)
-
-
-def _safe_next(target: str) -> str:
-    """Only a path on this console (no scheme, no //host): no open redirect."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 router = APIRouter()
@@ -155,6 +75,8 @@ def _home(p: Persona) -> str:
         return "/regulator/filings"
     if p.kind == "p2p":
         return "/p2p"
+    if p.kind == "installer":
+        return "/installer"
     return "/network"
 
 
@@ -310,9 +232,7 @@ def approve_consent(
     except Upstream as exc:
         error = {"participant": exc.who, "status": exc.status, "detail": exc.detail}
         return _consent_page(request, persona, consumer_id, consent_id, error)
-    if wants_json(request):
-        return JSONResponse(jsonable_encoder(done))
-    return _back(f"/consumer/{key}/consents/{consent_id}", "approve")
+    return acted(request, done, f"/consumer/{key}/consents/{consent_id}", "approve")
 
 
 @router.post(
@@ -329,9 +249,7 @@ def act_on_consent(request: Request, key: str, consent_id: str, action: str) -> 
     except Upstream as exc:
         error = {"participant": exc.who, "status": exc.status, "detail": exc.detail}
         return _consent_page(request, persona, consumer_id, consent_id, error)
-    if wants_json(request):
-        return JSONResponse(jsonable_encoder(done))
-    return _back(f"/consumer/{key}/consents/{consent_id}", action)
+    return acted(request, done, f"/consumer/{key}/consents/{consent_id}", action)
 
 
 @router.get("/consumer/{key}/access", summary="Who accessed my data, and who was refused")
@@ -348,18 +266,6 @@ def consumer_access(request: Request, key: str) -> Response:
     return render(
         request, "consumer_access.html", data, persona=persona, view={"kinds": ACCESS_KINDS}
     )
-
-
-def _held(console: Console, persona: Persona) -> list[Json]:
-    out = []
-    for n, item in enumerate(console.wallets.held(persona.key)):
-        status: Json
-        try:
-            status = console.net.issued(item["issuer"], item["id"])
-        except Upstream as exc:
-            status = {"status": "unknown", "reason": exc.detail}
-        out.append({**item, "index": n, "issuer_status": status})
-    return out
 
 
 @router.get("/consumer/{key}/credentials", summary="My credentials")
@@ -396,9 +302,12 @@ def collect_credential(
     except Upstream as exc:
         return _error_page(request, exc, persona)
     console.wallets.keep(persona.key, persona.member, issued, credential)
-    if wants_json(request):
-        return JSONResponse({"id": issued["id"], "type": issued["type"]})
-    return _back(f"/consumer/{key}/credentials", "collect")
+    return acted(
+        request,
+        {"id": issued["id"], "type": issued["type"]},
+        f"/consumer/{key}/credentials",
+        "collect",
+    )
 
 
 @router.get("/consumer/{key}/credentials/{index}/download", summary="Download one credential")
@@ -458,9 +367,7 @@ def share_credentials(
         "credentials": len(chosen),
     }
     request.app.state.shared[persona.key] = shown
-    if wants_json(request):
-        return JSONResponse(jsonable_encoder(shown))
-    return _back(f"/consumer/{key}/credentials", "share")
+    return acted(request, shown, f"/consumer/{key}/credentials", "share")
 
 
 @router.get("/consumer/{key}/usage", summary="My load curve: import and solar export")
@@ -486,11 +393,6 @@ def consumer_usage(
 
 
 # ---------------------------------------------------------------------- discom operator
-
-
-def _discom(request: Request, name: str) -> tuple[Console, Persona]:
-    console: Console = request.app.state.console
-    return console, console.persona(name, "discom")
 
 
 def _step(name: str, ok: bool, detail: str) -> Json:
@@ -662,9 +564,7 @@ def discom_credential_status(
         done = console.net.set_status(name, credential_id, status, reason)
     except Upstream as exc:
         return _error_page(request, exc, persona)
-    if wants_json(request):
-        return JSONResponse(jsonable_encoder(done))
-    return _back(f"/discom/{name}/credentials", status)
+    return acted(request, done, f"/discom/{name}/credentials", status)
 
 
 @router.get("/discom/{name}/data-requests", summary="Data requests served and refused")
@@ -772,40 +672,11 @@ def transaction(
 # ---------------------------------------------------------------------- P2P trading
 
 
-def _ist(instant: str) -> str:
-    """A block's start as people in India read it (IST, HH:MM on the day)."""
-    moment = datetime.fromisoformat(instant).astimezone(IST)
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _blocks(trades: list[Json]) -> list[Json]:
-    """Trades per 15-minute block: the volume and the uniform clearing price of each."""
-    blocks: dict[str, Json] = {}
-    for t in trades:
-        block = blocks.setdefault(
-            t["block_start"],
-            {
-                "block_start": t["block_start"],
-                "block": _ist(t["block_start"]),
-                "trades": 0,
-                "kwh": 0.0,
-                "prices": set(),
-            },
-        )
-        block["trades"] += 1
-        block["kwh"] += float(t["quantity_kwh"])
-        block["prices"].add(t["price_inr_per_kwh"])
-    out = []
-    for block in sorted(blocks.values(), key=lambda b: b["block_start"]):
-        prices = sorted(block.pop("prices"))
-        out.append({**block, "kwh": round(block["kwh"], 3), "cleared_prices": prices})
-    return out
-
-
-@router.get("/consumer/{key}/trades", summary="My P2P trades and what my meter delivered")
+@router.get("/consumer/{key}/trades", summary="My P2P trades, my meter, my settlement")
 def consumer_trades(request: Request, key: str) -> Response:
     """The consumer's trades from the registry's trade ledger, each with the meter's
-    export/import in that block as the discom recorded it for settlement."""
+    export/import in that block as the discom recorded it for settlement, and the
+    platform's settlement statements for them as it stored them."""
     console, persona, consumer_id = _consumer(request, key)
     if consumer_id is None:
         return _not_onboarded(request, persona, "consumer_trades.html")
@@ -837,28 +708,18 @@ def consumer_trades(request: Request, key: str) -> Response:
                 "metered_import_kwh": block.get("import_kwh"),
             }
         )
-    data = {"consumer_id": consumer_id, "onboarded": True, "meter": meter, "trades": rows}
-    return render(request, "consumer_trades.html", data, persona=persona)
-
-
-@router.get("/p2p", summary="The platform: trades per block, cleared prices")
-def p2p_platform(request: Request) -> Response:
-    console: Console = request.app.state.console
-    persona = console.personas.get("p2p")
     try:
-        trades = console.net.trades()
+        statements = console.net.statements(party=consumer_id)
     except Upstream as exc:
         return _error_page(request, exc, persona)
-    for t in trades:
-        t["block"] = _ist(t["block_start"])
-    blocks = _blocks(trades)
-    chart = {
-        "labels": [b["block"][11:] for b in blocks],
-        "kwh": [b["kwh"] for b in blocks],
-        "price": [float(b["cleared_prices"][0]) if b["cleared_prices"] else None for b in blocks],
+    data = {
+        "consumer_id": consumer_id,
+        "onboarded": True,
+        "meter": meter,
+        "trades": rows,
+        "statements": statements,
     }
-    data = {"blocks": blocks, "trades": trades}
-    return render(request, "p2p.html", data, persona=persona, view={"chart": chart})
+    return render(request, "consumer_trades.html", data, persona=persona)
 
 
 # ---------------------------------------------------------------------- filings inbox
@@ -935,9 +796,7 @@ def request_correction(
         )
     except Upstream as exc:
         return _error_page(request, exc, persona)
-    if wants_json(request):
-        return JSONResponse(jsonable_encoder(done))
-    return _back(f"/regulator/filings/{filing_id}", "corrections-requested")
+    return acted(request, done, f"/regulator/filings/{filing_id}", "corrections-requested")
 
 
 # ---------------------------------------------------------------------- outages
@@ -969,3 +828,10 @@ def discom_outages(request: Request, name: str) -> Response:
             }
         )
     return render(request, "discom_outages.html", {"outages": rows}, persona=persona)
+
+
+# The pages of the P2P platform and of DER onboarding live in their own modules, on
+# this router.
+
+router.include_router(p2p_pages.router)
+router.include_router(der_pages.router)

@@ -1,9 +1,10 @@
-"""Who the console lets you act as: the sandbox's persona switch.
+"""Who can sign in to the console: the sandbox's personas.
 
-Sign-in is issue 15's; until then the sandbox seeds a few consumers of each discom
-(the first ones of its synthetic network, whose meters its head-end system holds), each
-discom's operator, the P2P platform's operator and the regulator. A page is chosen by
-persona key in its path, so the later sign-in only has to map a session to a key.
+The sandbox seeds a few consumers of each discom (the first ones of its synthetic
+network, whose meters its head-end system holds), each discom's operator, the P2P
+platform's operator, the rooftop solar installer and the regulator. Each is a sign-in
+account keyed by its persona key (``sandbox/console/signin.py``); a page is chosen by
+persona key in its path, and only the signed-in persona's pages answer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sandbox.seed import HES_METERS, discom_seed
 CONSUMERS_PER_DISCOM = 3  # within the HES sample: each has a load curve
 assert CONSUMERS_PER_DISCOM <= HES_METERS
 
-Kind = Literal["consumer", "discom", "p2p", "regulator"]
+Kind = Literal["consumer", "discom", "p2p", "regulator", "installer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ def personas(plan: Plan) -> list[Persona]:
     names = {m.name for m in plan.members}
     if "p2p" in names:
         out.append(Persona("p2p", "p2p", "P2P platform operator", "p2p"))
+    if "installer" in names:
+        out.append(Persona("installer", "installer", "Rooftop solar installer", "installer"))
     if "regulator" in names:
         out.append(Persona("regulator", "regulator", "Regulator (SERC)", "regulator"))
     return out

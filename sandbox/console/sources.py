@@ -5,6 +5,11 @@ anyone's records. An answer that is not a success becomes an ``Upstream`` error 
 carries the participant's own problem detail, so a page can show the consumer why the
 consent manager refused (an invalid transition, a widening "narrowing") instead of a
 bare failure.
+
+The consent manager's consumer routes answer only the consumer themself or a participant
+holding ``consent:consumer``: the console calls them with its own machine token (``consent``,
+a :func:`sandbox.participants.common.machine_client` for the consent manager), acting for
+the person it signed in and only for that person's own persona (``sandbox.console.signin``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import httpx
 
 from protocol.filings.client import signed_headers
 from protocol.signing import Signer
+from sandbox.machine_auth import acting_as
+from sandbox.participants.common import ParticipantSettings
 from sandbox.plan import AUTHORITY, SUBSCRIBERS, TRUST_REGISTRY, Member, Plan
 
 OUTAGE_SERVICE = "/outage-service"  # where a discom mounts its outage service
@@ -44,18 +51,22 @@ def _detail(response: httpx.Response) -> str:
 
 
 class Participants:
-    """The running network as the console reaches it: one HTTP client, the plan's URLs."""
+    """The running network as the console reaches it: one HTTP client, the plan's URLs;
+    ``consent`` carries the console's machine token for the consent manager."""
 
-    def __init__(self, plan: Plan, http: httpx.Client) -> None:
+    def __init__(self, plan: Plan, http: httpx.Client, consent: httpx.Client) -> None:
         self.plan = plan
         self.http = http
+        self.consent_http = consent
 
     def member(self, name: str) -> Member:
         return self.plan.member(name)
 
-    def _call(self, who: str, method: str, url: str, **kwargs: Any) -> Any:
+    def _call(
+        self, who: str, method: str, url: str, *, client: httpx.Client | None = None, **kwargs: Any
+    ) -> Any:
         try:
-            response = self.http.request(method, url, **kwargs)
+            response = (client or self.http).request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise Upstream(who, 503, f"not reachable ({type(exc).__name__})") from None
         if response.status_code >= 400:
@@ -130,12 +141,18 @@ class Participants:
 
     # ------------------------------------------------------------------ consent manager
 
+    def _consumer_get(self, path: str, **params: Any) -> Any:
+        """A consumer route, with the console's machine token (``consent:consumer``)."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        url = self.member("consent").url + path
+        return self._call("consent", "GET", url, client=self.consent_http, params=clean)
+
     def consents(self, consumer_id: str) -> list[Json]:
         items: list[Json] = []
         cursor: str | None = None
         while True:
-            page = self.get(
-                "consent", f"/consumers/{consumer_id}/consents", cursor=cursor, limit=200
+            page = self._consumer_get(
+                f"/consumers/{consumer_id}/consents", cursor=cursor, limit=200
             )
             items += page["items"]
             cursor = page.get("next_cursor")
@@ -143,20 +160,19 @@ class Participants:
                 return items
 
     def consent(self, consumer_id: str, consent_id: str) -> Json:
-        found: Json = self.get("consent", f"/consumers/{consumer_id}/consents/{consent_id}")
+        found: Json = self._consumer_get(f"/consumers/{consumer_id}/consents/{consent_id}")
         return found
 
     def consent_action(
         self, consumer_id: str, consent_id: str, action: str, narrowing: Json | None = None
     ) -> Json:
-        done: Json = self.post(
-            "consent", f"/consumers/{consumer_id}/consents/{consent_id}/{action}", narrowing
-        )
+        url = f"{self.member('consent').url}/consumers/{consumer_id}/consents/{consent_id}/{action}"
+        kwargs: dict[str, Any] = {} if narrowing is None else {"json": narrowing}
+        done: Json = self._call("consent", "POST", url, client=self.consent_http, **kwargs)
         return done
 
     def audit(self, consumer_id: str, accesses_only: bool = False) -> list[Json]:
-        found: list[Json] = self.get(
-            "consent",
+        found: list[Json] = self._consumer_get(
             f"/consumers/{consumer_id}/audit",
             accesses_only=str(accesses_only).lower(),
             limit=1000,
@@ -175,7 +191,24 @@ class Participants:
 
     def set_status(self, issuer: str, credential_id: str, status: str, reason: str) -> Json:
         body = {"credentialId": credential_id, "status": status, "reason": reason}
-        done: Json = self.post(issuer, "/credentials/status", body)
+        # The discom's operator acts through its own back office, which holds the discom's
+        # key (in the sandbox: the run's one passphrase): a machine token as the issuer.
+        member = self.member(issuer)
+        passphrase = ParticipantSettings().key_passphrase.get_secret_value()
+        auth = acting_as(self.plan, issuer, passphrase, member.host)
+        done: Json = self._call(issuer, "POST", member.url + "/credentials/status", json=body,
+                                auth=auth)  # fmt: skip
+        return done
+
+    def issue(self, issuer: str, draft: Json) -> Json:
+        """A credential from ``issuer``'s own back office (the nodal agency's licence, the
+        test lab's certificate for the installer's form), with its machine token as the
+        issuer, as for ``set_status``."""
+        member = self.member(issuer)
+        passphrase = ParticipantSettings().key_passphrase.get_secret_value()
+        auth = acting_as(self.plan, issuer, passphrase, member.host)
+        done: Json = self._call(issuer, "POST", member.url + "/credentials/issue",
+                                json={"credential": draft}, auth=auth)  # fmt: skip
         return done
 
     # ------------------------------------------------------------------ message logs
@@ -204,12 +237,21 @@ class Participants:
 
     # ------------------------------------------------------------------ trade ledger
 
+    def _ledger(self, path: str, **params: Any) -> Any:
+        """A ledger read with the console's own machine token (ledger:read): the console
+        is a directory identity; its key is in custody under the run's passphrase."""
+        passphrase = ParticipantSettings().key_passphrase.get_secret_value()
+        auth = acting_as(self.plan, "console", passphrase, self.plan.directory.host)
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self._call("registry", "GET", self.plan.directory.url + path, params=clean,
+                          auth=auth)  # fmt: skip
+
     def trades(self, party: str | None = None, limit: int = 1000) -> list[Json]:
         """Trades the platform recorded in the registry's ledger, oldest first."""
         items: list[Json] = []
         cursor: str | None = None
         while len(items) < limit:
-            page = self.get("registry", "/ledger/trades", party=party, cursor=cursor, limit=500)
+            page = self._ledger("/ledger/trades", party=party, cursor=cursor, limit=500)
             items += page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
@@ -221,8 +263,7 @@ class Participants:
         items: list[Json] = []
         cursor: str | None = None
         while True:
-            page = self.get(
-                "registry",
+            page = self._ledger(
                 "/ledger/meter-blocks",
                 meter=meter,
                 since=since,
@@ -269,4 +310,44 @@ class Participants:
 
     def outages(self, discom: str) -> list[Json]:
         found: list[Json] = self.get(discom, f"{OUTAGE_SERVICE}/outages")
+        return found
+
+    # ------------------------------------------------------------------ P2P platform
+
+    def platform_blocks(self, day: str) -> list[Json]:
+        """The platform's blocks of a day: orders taken, cleared price and quantity."""
+        items: list[Json] = []
+        cursor: str | None = None
+        while True:
+            page = self.get("p2p", "/platform/blocks", day=day, cursor=cursor, limit=96)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
+    def platform_block(self, day: str, number: int) -> Json:
+        found: Json = self.get("p2p", f"/platform/blocks/{day}/{number}")
+        return found
+
+    def statements(self, day: str | None = None, party: str | None = None) -> list[Json]:
+        """Settlement statements as the platform stored them when it settled."""
+        items: list[Json] = []
+        cursor: str | None = None
+        while True:
+            page = self.get(
+                "p2p", "/platform/statements", day=day, party=party, cursor=cursor, limit=500
+            )
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
+    # ------------------------------------------------------------------ DER onboarding
+
+    def der_queue(self, discom: str, cursor: str | None, limit: int = 25) -> Json:
+        page: Json = self.get(discom, "/der-onboarding/applications", cursor=cursor, limit=limit)
+        return page
+
+    def der_application(self, discom: str, number: str) -> Json:
+        found: Json = self.get(discom, f"/der-onboarding/applications/{number}")
         return found

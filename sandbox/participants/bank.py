@@ -26,6 +26,7 @@ from consent.client import sign_request
 from consent.signatures import SigningIdentity
 from consent.slicing import fixed_duration
 from credentials.app import create_app
+from kernel.access import public
 from kernel.service import LazyApp
 from protocol.client import new_context
 from protocol.datasets import read_page_info
@@ -199,7 +200,11 @@ def app_routes(
 ) -> APIRouter:  # fmt: skip
     router = APIRouter(prefix="/app", tags=["bank back end"])
 
-    @router.post("/consent/requests", summary="Ask the consent manager for a consent")
+    @router.post(
+        "/consent/requests",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Ask the consent manager for a consent",
+    )
     def ask_consent(body: dict[str, Any]) -> JSONResponse:
         raw = json.dumps({**body, "data_consumer": me.host}, separators=(",", ":")).encode()
         answer = consent_http.post(
@@ -208,11 +213,19 @@ def app_routes(
         )  # fmt: skip
         return JSONResponse(answer.json(), status_code=answer.status_code)
 
-    @router.post("/meter-data/pull", summary="Pull and verify a confirmed meter-data contract")
+    @router.post(
+        "/meter-data/pull",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Pull and verify a confirmed meter-data contract",
+    )
     def pull_meter_data(body: Pull) -> dict[str, Any]:
         return pull_pages(pull, body, me)
 
-    @router.post("/beckn/send", summary="Sign and send one Beckn request as the bank")
+    @router.post(
+        "/beckn/send",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Sign and send one Beckn request as the bank",
+    )
     def send(body: Send) -> dict[str, Any]:
         extra: dict[str, Any] = {"domain": body.domain} if body.domain else {}
         context = new_context(
@@ -231,7 +244,11 @@ def app_routes(
             "document": json.loads(delivery.prepared.body),
         }
 
-    @router.get("/beckn/received", summary="Callbacks received, per transaction")
+    @router.get(
+        "/beckn/received",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Callbacks received, per transaction",
+    )
     def received(transaction_id: str = Query(alias="transactionId")) -> list[dict[str, Any]]:
         with inbox.lock:
             return [i for i in inbox.items if i["transactionId"] == transaction_id]

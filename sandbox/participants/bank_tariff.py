@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kernel.access import public
 from policy_packs.tariffs import Interval, TariffPolicy, compute_bill, kwh
 
 Received = Callable[[str], list[dict[str, Any]]]  # transactionId -> accepted callbacks
@@ -67,7 +68,11 @@ def received_policies(callbacks: list[dict[str, Any]], bpp_id: str) -> list[dict
 def tariff_router(received: Received) -> APIRouter:
     router = APIRouter(prefix="/app", tags=["bank back end"])
 
-    @router.post("/tariffs/bill", summary="A consumer's bill under a tariff received over Beckn")
+    @router.post(
+        "/tariffs/bill",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="A consumer's bill under a tariff received over Beckn",
+    )
     def bill(body: BillRequest) -> dict[str, Any]:
         packs = received_policies(received(body.transaction_id), body.bpp_id)
         chosen = [

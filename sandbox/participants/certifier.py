@@ -9,7 +9,12 @@ from fastapi import FastAPI
 
 from credentials.app import create_app
 from kernel.service import LazyApp
-from sandbox.participants.common import ParticipantContext, identity_router, issuer_settings
+from sandbox.participants.common import (
+    ParticipantContext,
+    accept_machine_tokens,
+    identity_router,
+    issuer_settings,
+)
 
 
 def create() -> FastAPI:
@@ -17,6 +22,7 @@ def create() -> FastAPI:
     app = create_app(issuer_settings(context))
     app.title = f"{context.me.title}: {context.me.host}"
     app.include_router(identity_router(context, did=False))  # the issuer's did.json is served
+    accept_machine_tokens(app, context)  # issuance and status changes need a machine token
     return app
 
 

@@ -23,7 +23,9 @@ from sqlalchemy import Engine
 from credentials.app import CredentialSettings
 from credentials.did import did_document
 from credentials.keys import EncryptedFileCustody
+from kernel.access import public
 from kernel.migrations import upgrade
+from kernel.ratelimit import install_rate_limits_from
 from kernel.settings import ServiceSettings
 from protocol.participant import BecknParticipant
 from protocol.receiving import Handler, RequestCheck
@@ -74,7 +76,11 @@ def identity_router(context: ParticipantContext, *, did: bool = True) -> APIRout
     router = APIRouter(tags=["participant host"])
     me = context.me
 
-    @router.get("/.well-known/dedi-challenge", response_class=PlainTextResponse)
+    @router.get(
+        "/.well-known/dedi-challenge",
+        dependencies=[public("the DeDi domain challenge must be readable by the directory")],
+        response_class=PlainTextResponse,
+    )
     def challenge(request: Request) -> PlainTextResponse:
         host = request.headers.get("host", "").lower()
         path = context.plan.challenge_file(host)
@@ -84,7 +90,11 @@ def identity_router(context: ParticipantContext, *, did: bool = True) -> APIRout
 
     if did:
 
-        @router.get("/.well-known/did.json", summary="This participant's did:web document")
+        @router.get(
+            "/.well-known/did.json",
+            dependencies=[public("a did:web document is public by definition")],
+            summary="This participant's did:web document",
+        )
         def did_json(request: Request) -> JSONResponse:
             if request.headers.get("host", "").lower() != me.host:
                 return JSONResponse({"detail": "no DID here"}, status_code=404)
@@ -165,3 +175,23 @@ def issuer_settings(context: ParticipantContext, *, issuer: bool = True) -> Cred
         key_passphrase=context.passphrase,
         owner_key_id=OWNER_KEY,
     )
+
+
+def accept_machine_tokens(app: FastAPI, context: ParticipantContext) -> None:
+    """This participant's doors that ``requires(...)`` a scope accept the directory's
+    access tokens for its own host; the directory's key is looked up once and cached."""
+    from sandbox.machine_auth import install_token_verification
+
+    directory = httpx.Client(base_url=context.directory_url, timeout=10)
+    keys = HttpKeyLookup(directory, default_ttl=300.0)
+    install_token_verification(app, context.plan, context.me.host, keys)
+    install_rate_limits_from(app, context.settings)  # per address and per participant: 429
+
+
+def machine_client(context: ParticipantContext, base_url: str, audience: str) -> httpx.Client:
+    """An HTTP client calling ``audience``'s non-Beckn doors as this participant, with a
+    machine token from the directory (private_key_jwt, signed by its subscriber key)."""
+    from sandbox.machine_auth import token_client
+
+    auth = token_client(context.plan, context.me, context.custody, audience)
+    return httpx.Client(base_url=base_url, timeout=10, auth=auth)

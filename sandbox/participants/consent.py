@@ -10,7 +10,12 @@ from fastapi import FastAPI
 
 from consent.app import ConsentSettings, create_app
 from kernel.service import LazyApp
-from sandbox.participants.common import ParticipantContext, identity_router
+from sandbox.participants.common import (
+    ParticipantContext,
+    accept_machine_tokens,
+    identity_router,
+)
+from sandbox.participants.consent_signin import install_consumer_signin
 from sandbox.participants.outage_inbox import install_outage_receiver
 from sandbox.plan import BECKN_KEY
 
@@ -38,6 +43,11 @@ def create() -> FastAPI:
     # The consumers' channel for outage notices: discoms send them over Beckn (verified
     # by this receiver), listed at GET /channel/outages/received.
     install_outage_receiver(app, context, app.state.engine)
+    # Consumers sign in here too (one-time code, passkey): /signin/* (issue 15).
+    install_consumer_signin(app, context)
+    # ... and the console acts for the consumer it signed in with a machine token holding
+    # "consent:consumer" (the directory registered it; docs/consent.md): tokens for here.
+    accept_machine_tokens(app, context)
     return app
 
 

@@ -22,6 +22,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from adapters.columnar.remote import columnar_archive
 from adapters.hes import HesArchive
 from adapters.synthetic import IST
 from consent.client import HttpConsentManager
@@ -32,6 +33,7 @@ from consent.provider import create_provider_app
 from consent.signatures import SigningIdentity
 from credentials.app import create_app
 from credentials.service import CredentialService
+from kernel.access import public
 from kernel.migrations import upgrade
 from kernel.service import LazyApp
 from policy_packs import SHIPPED_KEYRING, SHIPPED_PACKS, EmbeddedEngine, FileKeyring, load_catalogue
@@ -44,10 +46,12 @@ from sandbox.console.discom_routes import install_console_routes
 from sandbox.legacy import hes_archive, hes_window
 from sandbox.participants.common import (
     ParticipantContext,
+    accept_machine_tokens,
     add_lifespan,
     beckn_participant,
     identity_router,
     issuer_settings,
+    machine_client,
 )
 from sandbox.participants.discom_der import install as install_der_visibility
 from sandbox.participants.discom_der_onboarding import install_der_onboarding
@@ -157,13 +161,23 @@ def back_office(me: Member, seed: DiscomSeed, registry: Registry, archive: HesAr
             me.did, kind, subject, valid_from=now, valid_until=now + timedelta(days=valid_days)
         )
 
-    @router.post("/passports", status_code=201, summary="Issue a Consumer Energy Passport")
+    @router.post(
+        "/passports",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        status_code=201,
+        summary="Issue a Consumer Energy Passport",
+    )
     def passport(ask: ConsumerAsk, request: Request) -> dict[str, Any]:
         found = registry.consumer(ask.consumer_number)
         subject = passport_subject(me, seed, found, ask.holder)
         return issue(request, "ElectricityCredential", subject, 365)
 
-    @router.post("/digests", status_code=201, summary="Issue a Consumer Meter Digest")
+    @router.post(
+        "/digests",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        status_code=201,
+        summary="Issue a Consumer Meter Digest",
+    )
     def digest(ask: ConsumerAsk, request: Request) -> dict[str, Any]:
         found = registry.consumer(ask.consumer_number)
         first, last = hes_window(datetime.now(IST).date())
@@ -253,9 +267,12 @@ def create() -> FastAPI:
     app.title = f"{me.title}: {me.host}"
     app.include_router(identity_router(context, did=False))  # the issuer's did.json is served
     archive = hes_archive(seed.network(), seed.code, HES_METERS, datetime.now(IST).date())
+    archive = columnar_archive(archive, state=seed.state, discom=seed.code)  # by setting
     http = httpx.Client(timeout=10)
     directory = httpx.Client(base_url=context.directory_url, timeout=10)
-    app.include_router(back_office(me, seed, Registry(directory, seed), archive))
+    registry = machine_client(context, context.directory_url, context.plan.directory.host)
+    app.include_router(back_office(me, seed, Registry(registry, seed), archive))
+    accept_machine_tokens(app, context)  # its issuer's doors need a machine token
     install_filing(app, context, seed, http, directory)  # ARR filing to the regulator
     install_console_routes(app, me.discom_code)  # the consumer's own load curve
     engine = app.state.engine
@@ -282,6 +299,7 @@ def create() -> FastAPI:
         http.close()
         consent_http.close()
         directory.close()
+        registry.close()
 
     add_lifespan(app, lambda: beckn.start_worker(0.05), stop)
     return app

@@ -41,8 +41,10 @@ from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
+from adapters.columnar.remote import ColumnarFeeders, columnar_enabled, shared_worker
 from adapters.hes import SyntheticFeeders
 from adapters.synthetic import IST
+from kernel.access import public
 from kernel.database import to_db
 from kernel.migrations import upgrade
 from protocol.outages.energy import DerView
@@ -88,7 +90,9 @@ def net_metering_register(seed: DiscomSeed) -> list[dict[str, Any]]:
 
 
 class MeterExports:
-    """The feeder-energy port's metered side from the meters' data (HES / MDM)."""
+    """The feeder-energy port's metered side from the meters' data (HES / MDM); with
+    ``IES_METERDATA_FLOWS=columnar`` the meters are landed, validated and summed per
+    feeder by the columnar worker (``adapters.columnar.remote.ColumnarFeeders``)."""
 
     def __init__(self, seed: DiscomSeed) -> None:
         networks = feeder_networks(seed.network(), seed.feeders_tags(), seed.dts_per_feeder)
@@ -96,8 +100,20 @@ class MeterExports:
         self.prosumers = {
             tag: sum(1 for c in n.consumers if c.solar_kw > 0) for tag, n in networks.items()
         }
+        self._seed, self._networks = seed, list(networks.values())
+        self._columnar: dict[tuple[datetime, datetime], dict[str, Any]] = {}
 
     def metered(self, feeder: str, start: datetime, end: datetime) -> Metered:
+        if columnar_enabled():
+            if (start, end) not in self._columnar:
+                first = start.astimezone(IST).date()
+                last = (end - timedelta(seconds=1)).astimezone(IST).date()
+                seed = self._seed
+                lake = ColumnarFeeders(shared_worker(), self._networks, first, last,
+                                       state=seed.state, discom=seed.code)  # fmt: skip
+                self._columnar[(start, end)] = lake.metered(start, end)
+            row = self._columnar[(start, end)][feeder]
+            return Metered(row.billed_kwh, row.export_kwh, row.meters)
         found = self.feeders[feeder].feeder_energy(feeder, start, end)
         return Metered(found.billed_kwh, found.export_kwh, found.meters)
 
@@ -302,7 +318,11 @@ def install(app: FastAPI, context: ParticipantContext) -> None:
     cache: dict[tuple[date, date], tuple[OutageStore, MeterExports]] = {}
     router = APIRouter(prefix="/der-visibility", tags=["DER visibility"])
 
-    @router.get("/feeders", summary="Per-feeder DER aggregates (no personal data), signed")
+    @router.get(
+        "/feeders",
+        dependencies=[public("per-feeder aggregates without personal data, signed by the discom")],
+        summary="Per-feeder DER aggregates (no personal data), signed",
+    )
     def feeders() -> Response:
         # One IST day, the head-end window's last (complete) one, as the outage
         # block's DER view is per day: building a week of SCADA history per request

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from credentials.service import CredentialService
@@ -26,7 +25,11 @@ from protocol.der.service import DerDesk, PackPolicy
 from protocol.der.store import DerStore
 from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
-from sandbox.participants.common import ParticipantContext, add_lifespan
+from sandbox.participants.common import (
+    ParticipantContext,
+    add_lifespan,
+    machine_client,
+)
 
 DER_CREDENTIAL_YEARS = 25  # a rooftop system's working life; revoked if disconnected
 
@@ -55,7 +58,7 @@ def install_der_onboarding(app: FastAPI, context: ParticipantContext) -> DerDesk
     service: CredentialService = app.state.credentials
     upgrade(app.state.engine, "protocol.der:migrations")
     store = DerStore(app.state.engine)
-    registry = httpx.Client(base_url=context.directory_url, timeout=10)
+    registry = machine_client(context, context.directory_url, context.plan.directory.host)
 
     def verify(presentation: Any, domain: str) -> PresentationVerdict:
         return service.verify_presentation(presentation, domain)

@@ -38,6 +38,7 @@ from sqlalchemy.pool import StaticPool
 
 from adapters.billing import FeederBilling, read_register
 from adapters.synthetic import IST
+from kernel.access import public
 from kernel.database import to_db
 from kernel.migrations import upgrade
 from protocol.filings.client import Receipt, file
@@ -352,7 +353,11 @@ def install(
     desk = FilingDesk(context, seed, http, directory)
     router = APIRouter(prefix="/back-office", tags=["discom back office"])
 
-    @router.post("/filings", summary="File the ARR (energy audit, sign, send, verify receipt)")
+    @router.post(
+        "/filings",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="File the ARR (energy audit, sign, send, verify receipt)",
+    )
     def submit(order: FilingOrder) -> dict[str, Any]:
         return desk.submit(order, datetime.now(IST).date())
 

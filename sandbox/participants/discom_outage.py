@@ -32,6 +32,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kernel.access import public
 from kernel.migrations import upgrade
 from protocol.outages.app import MIGRATIONS, OutageSettings
 from protocol.outages.app import create_app as create_outage_app
@@ -186,24 +187,44 @@ class Substation:
 def scada_router(substation: Substation) -> APIRouter:
     router = APIRouter(prefix="/back-office/scada", tags=["discom SCADA (simulated substation)"])
 
-    @router.post("/scenario", summary="Start the substation's RTU and the SCADA link at a date")
+    @router.post(
+        "/scenario",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Start the substation's RTU and the SCADA link at a date",
+    )
     def scenario(body: ScenarioBody) -> dict[str, Any]:
         tags = [f"{substation.code}-F{n}" for n in (1, 2)]
         return substation.start(body.start, tags)
 
-    @router.delete("/scenario", summary="End the scenario: the RTU stops, the clock is real")
+    @router.delete(
+        "/scenario",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="End the scenario: the RTU stops, the clock is real",
+    )
     def end() -> dict[str, Any]:
         return substation.end()
 
-    @router.post("/breaker", summary="Open (trip) or close a feeder breaker at the RTU")
+    @router.post(
+        "/breaker",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Open (trip) or close a feeder breaker at the RTU",
+    )
     def breaker(body: BreakerBody) -> dict[str, Any]:
         return substation.breaker(body.feeder, body.closed)
 
-    @router.post("/advance", summary="Move the scenario's time on")
+    @router.post(
+        "/advance",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Move the scenario's time on",
+    )
     def advance(body: AdvanceBody) -> dict[str, Any]:
         return substation.advance(body.minutes)
 
-    @router.get("/state", summary="The scenario's time, the link and the refusals so far")
+    @router.get(
+        "/state",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="The scenario's time, the link and the refusals so far",
+    )
     def state() -> dict[str, Any]:
         source = substation.source
         return {

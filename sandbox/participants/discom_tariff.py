@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.errors import MeterDataNotAvailable
 from adapters.hes import HesArchive
 from adapters.synthetic import IST
+from kernel.access import public
 from policy_packs.tariffs import (
     EnergySlab,
     FixedCharge,
@@ -428,11 +429,19 @@ def bills_router(desk: TariffDesk, code: str, archive: HesArchive, registry: htt
     seed = discom_seed(code)
     meters = {c.number: c.meter_serial for c in seed.network().consumers}
 
-    @router.get("/tariffs", summary="The discom's published tariff packs (IES_Policy)")
+    @router.get(
+        "/tariffs",
+        dependencies=[public("a discom's tariffs are published law")],
+        summary="The discom's published tariff packs (IES_Policy)",
+    )
     def packs() -> list[dict[str, Any]]:
         return [p.to_ies() for p in desk.policies]
 
-    @router.post("/back-office/tariff-bills", summary="The discom's own bill for a consumer")
+    @router.post(
+        "/back-office/tariff-bills",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="The discom's own bill for a consumer",
+    )
     def bill(ask: BillAsk) -> dict[str, Any]:
         serial = meters.get(ask.consumer_number)
         if serial is None:

@@ -25,6 +25,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Query
 from sqlalchemy import Engine
 
+from kernel.access import public
 from protocol.envelope import Context
 from protocol.outages.beckn import STEP, OutageNoticeRefused, check_outage_notice, notices_in
 from protocol.participant import BecknParticipant
@@ -72,7 +73,11 @@ class OutageInbox:
 def inbox_router(inbox: OutageInbox, prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["outage notices received"])
 
-    @router.get("/outages/received", summary="Outage notices received over Beckn, verified")
+    @router.get(
+        "/outages/received",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Outage notices received over Beckn, verified",
+    )
     def received(
         notice: str | None = Query(default=None, max_length=200),
         sender: str | None = Query(default=None, max_length=255),

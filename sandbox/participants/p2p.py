@@ -4,11 +4,14 @@ its Beckn side in the P2P trading network, under the state's policy pack.
 
 Platform API (the prosumers' app and the platform's operator call it):
 
-* ``POST /platform/prosumers`` ``{presentation, derCapacityKw, meteringScheme}``: a
-  prosumer onboards by presenting the credentials :data:`REQUIRED_TO_TRADE` names,
-  bound to the platform's challenge; the platform's own verifier checks them (holder
-  proof, issuer's did:web key, the operator's trust registry, revocation) and issues
-  a P2PTradingPermissionCredential to the holder.
+* ``POST /platform/prosumers`` ``{presentation, derCapacityKw?, meteringScheme?}``: a
+  prosumer onboards by presenting the credentials :data:`REQUIRED_TO_TRADE` names, and
+  its DERCredentials if it has any, bound to the platform's challenge; the platform's
+  own verifier checks them (holder proof, issuer's did:web key, the operator's trust
+  registry, revocation), binds the DERs to the same consumer through the registry, and
+  issues a P2PTradingPermissionCredential to the holder whose ``maxExport`` is the
+  verified DERs' capacity, or the declaration when no DER is shown
+  (:mod:`sandbox.participants.p2p_der` states the rule).
 * ``POST /platform/orders``: a bid or an ask of an onboarded prosumer for one block.
 * ``POST /platform/clearing`` ``{day}``: every block of the day cleared
   (:mod:`protocol.market.auction`); each trade put to the seller's state pack
@@ -26,7 +29,9 @@ The platform's subscriber record is a BAP: in the sandbox it is the caller of ev
 P2P exchange (DEG's seller platform telling the seller discom), and no buyer app of
 another platform calls it. The order book and the onboarded prosumers live in
 memory: a restarted platform keeps its ledger entries and issued permissions, not
-its open orders.
+its open orders. What it cleared (each block with the orders it was cleared from) and
+the statements it settled are records in its database, read back as written by
+``GET /platform/blocks`` and ``/platform/statements`` (:mod:`p2p_views`).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -55,6 +60,7 @@ from credentials.did import parse_multibase_key
 from credentials.keys import InvalidPublicKey, KeyAlgorithm
 from credentials.service import CredentialService
 from credentials.verify import PresentationVerdict
+from kernel.access import public, signed
 from kernel.problems import Problem
 from kernel.service import LazyApp
 from protocol.client import new_context
@@ -68,12 +74,16 @@ from registry.ledger.client import LedgerClient
 from registry.ledger.models import meter_of_discom
 from sandbox.participants.common import (
     ParticipantContext,
+    accept_machine_tokens,
     add_lifespan,
     beckn_participant,
     identity_router,
     issuer_settings,
+    machine_client,
 )
 from sandbox.participants.discom_p2p import PREFIX as DISCOM_P2P
+from sandbox.participants.p2p_der import export_terms, registry_problems, verified_ders
+from sandbox.participants.p2p_views import Records, install_platform_views, platform_records
 from sandbox.plan import BECKN_KEY, P2P_NETWORK, Member, Plan
 
 REQUIRED_TO_TRADE: tuple[str, ...] = ("ElectricityCredential",)
@@ -119,9 +129,10 @@ class Onboard(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     presentation: dict[str, Any]
-    der_capacity_kw: float = Field(alias="derCapacityKw", ge=0, le=1000)
-    metering_scheme: Literal["none", "net_billing", "net_metering", "gross_metering"] = Field(
-        alias="meteringScheme"
+    # Declared; bounded by the DERCredentials when shown (sandbox.participants.p2p_der).
+    der_capacity_kw: float | None = Field(default=None, alias="derCapacityKw", ge=0, le=1000)
+    metering_scheme: Literal["none", "net_billing", "net_metering", "gross_metering"] | None = (
+        Field(default=None, alias="meteringScheme")
     )
 
 
@@ -155,6 +166,8 @@ class Prosumer:
     sanctioned_load_kw: float
     der_capacity_kw: float
     metering_scheme: str
+    export_basis: str = "declared"  # or "verified_der": DERCredentials verified
+    der_ids: tuple[str, ...] = ()  # the registry's DER ids those credentials name
 
     def party(self) -> Party:
         assert self.discom.discom_code is not None
@@ -249,6 +262,7 @@ class Platform:
         inbox: Inbox,
         registry: httpx.Client,
         regulator: httpx.Client,
+        records: Records,
     ) -> None:
         self.me = context.me
         self.plan: Plan = context.plan
@@ -260,6 +274,7 @@ class Platform:
                                 lambda m: context.custody.sign(BECKN_KEY, m))  # fmt: skip
         self.ledger = LedgerClient(registry, signer)
         self.market = Market()
+        self.records = records  # what it cleared and settled, kept (p2p_views)
 
     # -------------------------------------------------------------- onboarding
 
@@ -281,19 +296,31 @@ class Platform:
                 meter=str(consumption["meterId"]), discom=discom,
                 category=str(consumption["tariffCategoryCode"]).lower(),
                 sanctioned_load_kw=float(consumption["sanctionedLoad"]["value"]),
-                der_capacity_kw=body.der_capacity_kw, metering_scheme=body.metering_scheme,
+                der_capacity_kw=0.0, metering_scheme="none",
             )  # fmt: skip
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise OnboardingRefused(f"the ElectricityCredential lacks {exc}") from exc
         if not meter_of_discom(prosumer.meter, discom.host):
             raise OnboardingRefused(f"{prosumer.meter} is not a meter of {discom.host}")
+        # The DERCredentials shown: verified, and one consumer's with the passport.
+        ders, problems = verified_ders(verdict, issuer, discom.state)
+        problems += registry_problems(self.registry, ders, prosumer.customer)
+        terms = export_terms(ders, body.der_capacity_kw, body.metering_scheme)
+        problems += terms.problems
+        if problems:
+            raise OnboardingRefused("; ".join(problems)[:1000], problems=problems)
+        prosumer = replace(prosumer, der_capacity_kw=terms.capacity_kw,
+                           metering_scheme=terms.scheme, export_basis=terms.basis,
+                           der_ids=tuple(d.der_id for d in terms.ders))  # fmt: skip
         now = datetime.now(IST)
         permission = {
             "id": prosumer.holder,
             "tradingPermission": {
                 "customerNumber": prosumer.customer, "meterIds": [prosumer.meter],
                 "platforms": [self.me.did],
-                "maxExport": {"value": body.der_capacity_kw, "unit": "kW"},
+                "maxExport": {"value": terms.capacity_kw, "unit": "kW"},
+                "exportBasis": terms.basis,
+                **({"ders": [d.permitted() for d in terms.ders]} if terms.ders else {}),
                 "state": discom.state, "programme": f"{discom.state} P2P sandbox pilot",
                 "policyPack": f"{discom.state.lower()}:{DOMAIN}",
             },
@@ -357,6 +384,7 @@ class Platform:
     def clear(self, day: date) -> dict[str, Any]:
         with self.market.lock:
             clearings = [c for c in self.market.book.clear() if c.block.day == day]
+            books = {c.block: self.market.book.orders(c.block) for c in clearings}
         blocks: list[dict[str, Any]] = []
         recorded = refused = 0
         for clearing in clearings:
@@ -399,7 +427,10 @@ class Platform:
                 else str(clearing.price_inr_per_kwh),
                 "quantity_kwh": str(clearing.quantity_kwh), "trades": entries,
             })  # fmt: skip
-        return {"day": day.isoformat(), "blocks": blocks, "recorded": recorded, "refused": refused}
+        result = {"day": day.isoformat(), "blocks": blocks, "recorded": recorded,
+                  "refused": refused}  # fmt: skip
+        self.records.cleared(result, books)
+        return result
 
     # -------------------------------------------------------------- delivery, settlement
 
@@ -468,6 +499,7 @@ class Platform:
                               "sender": answer.sender.subscriber_id})  # fmt: skip
         statements = self._settle_from_ledger(trades)
         out = [_statement_json(s) for s in statements.values()]
+        self.records.settled(day, out)
         return {
             "day": day.isoformat(), "trades": len(trades), "messages": exchanged,
             "problems": problems, "statements": out,
@@ -542,12 +574,18 @@ def _statement_json(statement: Statement) -> dict[str, Any]:
 def platform_router(platform: Platform) -> APIRouter:
     router = APIRouter(prefix="/platform", tags=["P2P trading platform"])
 
-    @router.post("/prosumers", status_code=201, summary="Onboard a prosumer (credentials shown)")
+    @router.post(
+        "/prosumers",
+        dependencies=[signed("vc-presentation")],
+        status_code=201,
+        summary="Onboard a prosumer (credentials shown)",
+    )
     def onboard(body: Onboard, request: Request) -> dict[str, Any]:
         return platform.onboard(body, request.app.state.credentials)
 
     @router.post(
         "/orders",
+        dependencies=[signed("holder")],
         status_code=201,
         summary="Post a bid or an ask for one block",
         description=f"Signed by the prosumer's wallet key: `{ORDER_SIGNATURE}`.",
@@ -560,11 +598,19 @@ def platform_router(platform: Platform) -> APIRouter:
         raw = await request.body()
         return await run_in_threadpool(platform.order, body, raw, signature)
 
-    @router.post("/clearing", summary="Clear every block of a day; policy; ledger")
+    @router.post(
+        "/clearing",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Clear every block of a day; policy; ledger",
+    )
     def clearing(body: Day) -> dict[str, Any]:
         return platform.clear(body.day)
 
-    @router.post("/settlement", summary="Delivery from the discoms (Beckn), then settlement")
+    @router.post(
+        "/settlement",
+        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        summary="Delivery from the discoms (Beckn), then settlement",
+    )
     def settlement(body: Day) -> dict[str, Any]:
         return platform.settle(body.day)
 
@@ -578,17 +624,24 @@ def create() -> FastAPI:
     app.include_router(identity_router(context, did=False))
     http = httpx.Client(timeout=10)
     directory = httpx.Client(base_url=context.directory_url, timeout=10)
-    regulator = httpx.Client(base_url=context.plan.member("regulator").url, timeout=10)
+    policy = context.plan.member("regulator")
+    regulator = machine_client(context, policy.url, policy.host)  # logged decisions: a token
     inbox = Inbox()
     beckn = beckn_participant(context, app.state.engine, inbox, http, directory)
     app.include_router(beckn.router("/beckn"))
     app.include_router(beckn.log_router())
-    app.include_router(platform_router(Platform(context, beckn, inbox, directory, regulator)))
+    records = platform_records(app)
+    registry = machine_client(context, context.directory_url, context.plan.directory.host)
+    platform = Platform(context, beckn, inbox, registry, regulator, records)  # ledger reads
+    app.include_router(platform_router(platform))
+    install_platform_views(app, records, platform.market)
+    accept_machine_tokens(app, context)  # its issuer's doors need a machine token
 
     def stop() -> None:
         beckn.stop_worker()
         http.close()
         directory.close()
+        registry.close()
         regulator.close()
 
     add_lifespan(app, lambda: beckn.start_worker(0.05), stop)

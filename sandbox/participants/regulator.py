@@ -35,7 +35,12 @@ from protocol.filings.app import MIGRATIONS as FILING_MIGRATIONS
 from protocol.filings.models import PackDecision, RuleCited
 from protocol.signing import CustodySigner
 from registry.directory.client import HttpKeyLookup
-from sandbox.participants.common import ParticipantContext, add_lifespan, identity_router
+from sandbox.participants.common import (
+    ParticipantContext,
+    accept_machine_tokens,
+    add_lifespan,
+    identity_router,
+)
 from sandbox.participants.outage_inbox import install_outage_receiver
 from sandbox.plan import BECKN_KEY
 
@@ -84,6 +89,7 @@ def create() -> FastAPI:
     context = ParticipantContext()
     app = create_app(PolicySettings(**context.service_kwargs()))
     app.include_router(identity_router(context))
+    accept_machine_tokens(app, context)  # logging a policy decision needs a machine token
     engine: Engine = app.state.engine
     upgrade(engine, FILING_MIGRATIONS)
     directory = httpx.Client(base_url=context.directory_url, timeout=10)

@@ -1,9 +1,11 @@
 """Checks and actors several use cases share: did:web resolution, the subscriber record
-in the network registry, a consumer's wallet, and a presentation to a verifier."""
+in the network registry, a consumer's wallet, a presentation to a verifier, and the
+bank's Beckn desk (send a message, wait for the answers)."""
 
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +15,7 @@ import httpx
 from credentials.did import DidResolver, did_key_for, parse_multibase_key
 from credentials.keys import EncryptedFileCustody, KeyAlgorithm, KeyExists
 from credentials.proofs import ProofFormat, add_proof
-from sandbox.plan import BECKN_KEY, SUBSCRIBERS, Member
+from sandbox.plan import BECKN_KEY, DATA_NETWORK, METER_DATA, SUBSCRIBERS, Member
 from sandbox.usecases import UseCase, World
 from schemas.credentials import VC_V2
 
@@ -133,4 +135,41 @@ def show(world: World, verifier: Member, holder: Wallet, credentials: list[Any])
                               json={"presentation": presentation, "domain": domain})  # fmt: skip
     verdict.raise_for_status()
     answer: dict[str, Any] = verdict.json()
+    return answer
+
+
+def bank_received(
+    world: World, transaction: str, action: str, count: int, wait: float = 10.0
+) -> list[dict[str, Any]]:
+    """The bank's received ``action`` messages of ``transaction``, once ``count`` are
+    in or ``wait`` seconds passed (answers are asynchronous callbacks)."""
+    bank = world.url("bank")
+    deadline = time.monotonic() + wait
+    while True:
+        got = world.http.get(f"{bank}/app/beckn/received", params={"transactionId": transaction})
+        items = [i for i in got.json() if i["action"] == action]
+        if len(items) >= count or time.monotonic() > deadline:
+            return items
+        time.sleep(0.05)
+
+
+def bank_send(
+    world: World, action: str, url: str, receiver: str, message: dict[str, Any], **context: Any
+) -> dict[str, Any]:
+    """Has the bank send a signed meter-data Beckn message; the sent document is recorded."""
+    sent = world.http.post(
+        f"{world.url('bank')}/app/beckn/send",
+        json={
+            "action": action,
+            "url": url,
+            "receiver": receiver,
+            "networkId": DATA_NETWORK,
+            "domain": METER_DATA,
+            "message": message,
+            **context,
+        },
+    )
+    sent.raise_for_status()
+    answer: dict[str, Any] = sent.json()
+    world.record(f"beckn:{action}", answer["document"])
     return answer

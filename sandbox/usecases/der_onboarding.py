@@ -17,8 +17,13 @@ issue names (revoked and suspended licences, a certificate from an issuer not tr
 for it, a forged certificate, a scheme not offered at that capacity, a full DT), each
 refused with its rule and clause and nothing registered. On approval the registry holds
 the DER under the connection (so under its DT) and the bidirectional meter under the
-DER; the consumer's wallet collects the DERCredential and shows it to the P2P platform,
-whose own verifier checks it.
+DER; the consumer's wallet collects the DERCredential and onboards at the P2P platform
+with it (its passport and the DERCredential in one presentation): the platform verifies
+both, binds them to one consumer through the registry and issues a trading permission
+whose export limit is the DER's capacity, naming the DER. Refused there first, each
+leaving the prosumer without a permission: a revoked DERCredential, another holder's,
+one for another consumer's connection, one altered after signing, one from an issuer
+not authorised for the type, and a declared capacity above the DER's.
 """
 
 from __future__ import annotations
@@ -30,11 +35,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from adapters.synthetic import IST
+from sandbox.machine_auth import acting_as
+from sandbox.participants.p2p import ORDER_SIGNATURE
 from sandbox.plan import DER_NETWORK, DER_ONBOARDING, Member
 from sandbox.seed import discom_seed
 from sandbox.usecases import UseCase, World
-from sandbox.usecases.common import Wallet, bar_identity, pull, show, wallet
+from sandbox.usecases.common import Wallet, bar_identity, pull, wallet
 
 NAME = "DER Onboarding (rooftop solar)"
 DISCOM = "discom-mh"
@@ -77,10 +86,16 @@ class Play:
 
     # -------------------------------------------------------------- credentials
 
+    def as_issuer(self, issuer: Member) -> httpx.Auth:
+        """The issuer's own machine token for its credentials service (its back office
+        signs and revokes; nobody else may)."""
+        return acting_as(self.world.plan, issuer.name, self.world.passphrase, issuer.host)
+
     def issue(self, issuer: Member, kind: str, subject: dict[str, Any]) -> dict[str, Any]:
         until = datetime.now(UTC) + timedelta(days=365 * 3)
         answer = self.http.post(
             f"{issuer.url}/credentials/issue",
+            auth=self.as_issuer(issuer),
             json={
                 "credential": {
                     "type": kind,
@@ -267,6 +282,60 @@ class Play:
             time.sleep(0.03)
         return None
 
+    # -------------------------------------------------------------- the P2P platform
+
+    def onboard_p2p(
+        self, who: Customer, shown: list[Any], passport: str | None = None, **declared: Any
+    ) -> httpx.Response:
+        """The prosumer onboards at the P2P platform: its passport and ``shown`` in one
+        presentation bound to the platform's challenge."""
+        challenge = self.http.post(
+            f"{self.p2p.url}/presentations/challenges", json={"domain": self.p2p.host}
+        )
+        challenge.raise_for_status()
+        presentation = who.wallet.present(
+            [passport or who.passport, *shown], challenge.json()["challenge"], self.p2p.host
+        )
+        return self.http.post(
+            f"{self.p2p.url}/platform/prosumers", json={"presentation": presentation, **declared}
+        )
+
+    def p2p_order(self, holder: Wallet) -> httpx.Response:
+        """An ask signed by ``holder``'s wallet, for a day no use case trades: the book
+        takes it only from a prosumer the platform onboarded."""
+        day = (datetime.now(IST).date() + timedelta(days=400)).isoformat()
+        body = json.dumps({"id": f"probe-{time.time_ns()}", "holder": holder.did, "side": "SELL",
+                           "day": day, "block": 1, "quantityKwh": "0.100",
+                           "priceInrPerKwh": "5.00"}, separators=(",", ":")).encode()  # fmt: skip
+        signature = base64.urlsafe_b64encode(holder.sign(body)).decode().rstrip("=")
+        return self.http.post(f"{self.p2p.url}/platform/orders", content=body,
+                              headers={"content-type": "application/json",
+                                       ORDER_SIGNATURE: signature})  # fmt: skip
+
+    def p2p_refused(
+        self, label: str, who: Customer, shown: list[Any], says: str, **options: Any
+    ) -> bool:
+        """Refused by the platform with a problem that ``says`` why, and nothing changed:
+        no permission came back and the holder's orders are still refused."""
+        answer = self.onboard_p2p(who, shown, **options)
+        probe = self.p2p_order(who.wallet)
+        problem: dict[str, Any] = answer.json() if answer.headers.get(
+            "content-type", "").endswith("json") else {"detail": answer.text}  # fmt: skip
+        kept = str(probe.json().get("type", "")) if probe.status_code == 403 else probe.text
+        self.world.record("der:p2p-refusal", {
+            "case": label, "status": answer.status_code, "problem": problem,
+            "probe": {"status": probe.status_code, "type": kept},
+        })  # fmt: skip
+        return self.case.check(
+            f"P2P platform refuses {label}",
+            answer.status_code == 403
+            and says in json.dumps(problem)
+            and "delivery" not in problem
+            and kept.endswith("p2p-not-onboarded"),
+            f"{answer.status_code}: {'; '.join(problem.get('problems') or [])[:240]}; "
+            f"an order then: {probe.status_code} {kept}",
+        )
+
     # -------------------------------------------------------------- the registry
 
     def registered(self) -> dict[str, int]:
@@ -314,6 +383,83 @@ def _forged(jwt: str) -> str:
     return f"{header}.{altered}.{signature}"
 
 
+def _altered_der(jwt: str) -> str:
+    """The DERCredential with its capacity raised and the signature left as it was."""
+    header, payload, signature = jwt.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["credentialSubject"]["derConnection"]["capacity"]["value"] = 50.0
+    altered = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{altered}.{signature}"
+
+
+def _subject(jwt: str) -> dict[str, Any]:
+    payload = jwt.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    subject: dict[str, Any] = claims["credentialSubject"]
+    return subject
+
+
+def p2p_onboarding(
+    act: Play,
+    customers: dict[int, Customer],
+    der: str,
+    approved: dict[str, Any],
+    big: dict[str, Any],
+) -> dict[str, Any]:
+    """The prosumer's onboarding at the P2P platform with its DERCredential: every
+    refusal first (none may leave a permission behind), then the permission, whose
+    ``tradingPermission`` is returned ({} if none came)."""
+    http, world = act.http, act.world
+    prosumer = customers[1]
+    # A revoked one: the 70 kW DER's credential, revoked by the discom (disconnected).
+    revoked = ""
+    if "derCredential" in big:
+        got = pull(http, big["derCredential"]["delivery"])
+        changed = http.post(f"{act.discom.url}/credentials/status", json={
+            "credentialId": big["derCredential"]["id"], "status": "revoked",
+            "reason": "sandbox: DER disconnected"}, auth=act.as_issuer(act.discom))  # fmt: skip
+        revoked = got.text if got.status_code == 200 and changed.status_code == 200 else ""
+    act.p2p_refused("a revoked DERCredential", customers[44], [revoked] if revoked else [],
+                    "revoked")  # fmt: skip
+    act.p2p_refused("another holder's DERCredential", customers[3], [der], "not to the holder")
+    # The same holder with another consumer's passport: the registry puts the DER on
+    # consumer 1's connection, not on consumer 3's.
+    other = http.post(f"{act.discom.url}/back-office/passports", json={
+        "consumerNumber": customers[3].number, "holder": prosumer.wallet.did})  # fmt: skip
+    passport = pull(http, other.json()["delivery"]).text if other.status_code == 201 else None
+    act.p2p_refused("a DERCredential for another consumer's connection", prosumer, [der],
+                    "the ElectricityCredential's consumer", passport=passport)  # fmt: skip
+    act.p2p_refused("a DERCredential altered after signing (capacity raised)", prosumer,
+                    [_altered_der(der)], "proof")  # fmt: skip
+    # Issued by the nodal agency, which the directory trusts for installer licences only.
+    forged = http.post(f"{act.agency.url}/credentials/issue", json={"credential": {
+        "type": "DERCredential", "issuer": act.agency.did, "credentialSubject": _subject(der),
+        "validUntil": (datetime.now(UTC) + timedelta(days=365)).isoformat()}},
+        auth=act.as_issuer(act.agency))  # fmt: skip
+    untrusted = forged.json()["verifiableCredential"] if forged.status_code == 201 else None
+    act.p2p_refused("a DERCredential from an issuer not authorised for it", prosumer,
+                    [untrusted] if untrusted else [], "not authorised")  # fmt: skip
+    act.p2p_refused("a declared capacity above the DER's", prosumer, [der], "certify",
+                    derCapacityKw=8.0)  # fmt: skip
+
+    onboarded = act.onboard_p2p(prosumer, [der])
+    if not act.case.check("the prosumer onboards at the P2P platform with its DERCredential",
+                          onboarded.status_code == 201, onboarded.text[:300]):  # fmt: skip
+        return {}
+    issued = pull(http, onboarded.json()["delivery"]).text
+    world.record("der:p2p-permission", {"permission": issued, "der": der})
+    permission: dict[str, Any] = _subject(issued)["tradingPermission"]
+    capacity = _subject(der)["derConnection"]["capacity"]
+    act.case.check(
+        "the trading permission is the DER's: its capacity, its asset ID",
+        permission.get("exportBasis") == "verified_der"
+        and permission.get("maxExport") == capacity
+        and [d["derId"] for d in permission.get("ders", [])] == [approved["derId"]],
+        json.dumps(permission)[:300],
+    )
+    return permission
+
+
 def play(world: World) -> UseCase:
     case = UseCase(NAME)
     started = time.perf_counter()
@@ -329,6 +475,7 @@ def play(world: World) -> UseCase:
             changed = http.post(
                 f"{act.agency.url}/credentials/status",
                 json={"credentialId": issued["id"], "status": status, "reason": "sandbox"},
+                auth=act.as_issuer(act.agency),
             )
             case.check(
                 f"the nodal agency marks a licence {status}",
@@ -471,11 +618,10 @@ def play(world: World) -> UseCase:
         + " -> ".join(r["state"] for r in revisions.get("revisions", [])),
     )
 
-    # 4. The consumer collects the DERCredential and shows it to the P2P platform.
-    shown: dict[str, Any] = {}
+    # 4. The consumer collects the DERCredential and onboards at the P2P platform with it.
+    permission: dict[str, Any] = {}
     if ok:
-        delivery = approved["derCredential"]["delivery"]
-        collected = pull(http, delivery)
+        collected = pull(http, approved["derCredential"]["delivery"])
         case.check(
             "the wallet collects the DERCredential",
             collected.status_code == 200,
@@ -483,9 +629,9 @@ def play(world: World) -> UseCase:
         )
         if collected.status_code == 200:
             world.record("DERCredential", collected.text)
-            with case.timed("P2P verification"):
-                shown = show(world, act.p2p, customers[1].wallet, [collected.text])
-            # For later use cases (P2P onboarding): the prosumer, their wallet, the credential.
+            with case.timed("P2P onboarding with the DER"):
+                permission = p2p_onboarding(act, customers, collected.text, approved, big)
+            # What the prosumer holds, for later use cases: their wallet, the credential.
             world.shared["der_credentials"] = {
                 DISCOM: [(customers[1].number, (customers[1].wallet, collected.text))]
             }
@@ -504,13 +650,18 @@ def play(world: World) -> UseCase:
     )
     case.point(
         "counterparty verified",
-        bool(shown.get("verified")),
-        "; ".join(shown.get("errors", []))
-        or "the P2P platform verified the DERCredential in a presentation bound to its challenge",
+        bool(permission),
+        "the P2P platform verified the DERCredential with the passport and issued a "
+        f"permission to export {permission.get('maxExport', {}).get('value')} kW from "
+        f"{[d['derId'] for d in permission.get('ders', [])]}"
+        if permission
+        else "the P2P platform issued no permission on the DERCredential",
     )
     decided = [c for c in case.checks if c.name.startswith("refused")]
+    at_platform = [c for c in case.checks if c.name.startswith("P2P platform refuses")]
     case.counts.update(
-        {"applications": len(queue), "refusals": len(decided), "approvals": 2 if ok else 0}
-    )
+        {"applications": len(queue), "refusals": len(decided), "approvals": 2 if ok else 0,
+         "P2P refusals": len(at_platform), "P2P permissions": 1 if permission else 0}
+    )  # fmt: skip
     case.seconds = time.perf_counter() - started
     return case

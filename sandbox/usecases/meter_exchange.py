@@ -17,50 +17,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.synthetic import IST
+from sandbox.consumer_signin import SignInFailed, consumer_session
 from sandbox.legacy import hes_window
 from sandbox.participants.meter_data import OFFER, collection_of
 from sandbox.plan import DATA_NETWORK, METER_DATA, Member
 from sandbox.seed import discom_seed
 from sandbox.usecases import UseCase, World
-from sandbox.usecases.common import bar_identity
+from sandbox.usecases.common import bank_received, bank_send, bar_identity
 
 NAME = "Smart Meter Data Exchange"
 DISCOM = "discom-mh"
 PAGE = 2  # maxRecordsShared: profiles per on_status page (descriptor + interval, then bill)
 CONTEXT = "https://india-energy-stack.github.io/ies-accelerator/schemas/MeterDataRequest/v0.6/context.jsonld"
-WAIT = 10.0
-
-
-def _received(world: World, transaction: str, action: str, count: int) -> list[dict[str, Any]]:
-    bank = world.url("bank")
-    deadline = time.monotonic() + WAIT
-    while True:
-        got = world.http.get(f"{bank}/app/beckn/received", params={"transactionId": transaction})
-        items = [i for i in got.json() if i["action"] == action]
-        if len(items) >= count or time.monotonic() > deadline:
-            return items
-        time.sleep(0.05)
-
-
-def _send(
-    world: World, action: str, url: str, receiver: str, message: dict[str, Any], **context: Any
-) -> dict[str, Any]:
-    sent = world.http.post(
-        f"{world.url('bank')}/app/beckn/send",
-        json={
-            "action": action,
-            "url": url,
-            "receiver": receiver,
-            "networkId": DATA_NETWORK,
-            "domain": METER_DATA,
-            "message": message,
-            **context,
-        },
-    )
-    sent.raise_for_status()
-    answer: dict[str, Any] = sent.json()
-    world.record(f"beckn:{action}", answer["document"])
-    return answer
 
 
 def play(world: World) -> UseCase:
@@ -128,8 +96,17 @@ def play(world: World) -> UseCase:
             case.seconds = time.perf_counter() - started
             return case
         consent_id = asked.json()["id"]
+        # The consumer signs in at the consent manager (a one-time code to their phone,
+        # the sandbox's inbox) and decides with that session: no other way in.
+        try:
+            session = consumer_session(manager.url, world.plan.data_dir / "inbox", consumer_id)
+        except SignInFailed as exc:
+            case.check("the consumer signs in at the consent manager", False, str(exc))
+            case.seconds = time.perf_counter() - started
+            return case
         approved = http.post(
             f"{manager.url}/consumers/{consumer_id}/consents/{consent_id}/approve",
+            headers=session,
             json={
                 "data_types": ["interval_consumption", "billing"],
                 "granularity": "daily",
@@ -184,7 +161,7 @@ def play(world: World) -> UseCase:
     confirmed: dict[str, Any] | None = None
     with case.timed("select/init/confirm"):
         for action in ("select", "init", "confirm"):
-            sent = _send(
+            sent = bank_send(
                 world,
                 action,
                 discom.beckn_url,
@@ -196,7 +173,7 @@ def play(world: World) -> UseCase:
             transaction = sent["transactionId"]
             if not case.check(f"{action} acknowledged", sent["acknowledged"], str(sent["error"])):
                 break
-            answers = _received(world, transaction, f"on_{action}", 1)
+            answers = bank_received(world, transaction, f"on_{action}", 1)
             if not case.check(f"on_{action} arrived", len(answers) == 1, f"{len(answers)}"):
                 break
             world.record(f"beckn:on_{action}", answers[0]["document"])
@@ -267,7 +244,7 @@ def play(world: World) -> UseCase:
 
 
 def _discover(world: World, case: UseCase, gateway: Member, discom: Member) -> dict[str, Any]:
-    sent = _send(
+    sent = bank_send(
         world,
         "discover",
         gateway.url,
@@ -279,7 +256,7 @@ def _discover(world: World, case: UseCase, gateway: Member, discom: Member) -> d
     ):
         return {}
     discoms = len(world.plan.discoms())
-    answers = _received(world, sent["transactionId"], "on_discover", discoms)
+    answers = bank_received(world, sent["transactionId"], "on_discover", discoms)
     for answer in answers:
         world.record("beckn:on_discover", answer["document"])
     offered = [

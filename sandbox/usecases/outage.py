@@ -33,6 +33,7 @@ from adapters.feeder_status import read_schedule
 from adapters.synthetic import IST
 from protocol.outages.errors import ScheduleInvalid
 from protocol.outages.models import PlannedOutage
+from sandbox.machine_auth import acting_as
 from sandbox.plan import Member
 from sandbox.usecases import UseCase, World
 from sandbox.usecases.common import bar_identity
@@ -108,6 +109,13 @@ class Scenario:
             self.http.post(
                 f"{self.registry}/identities/{dt}/relations",
                 json={"parent": parent, "valid_from": at.isoformat()},
+                # The discom's machine token: registry writes need registry:write.
+                auth=acting_as(
+                    self.world.plan,
+                    self.discom.name,
+                    self.world.passphrase,
+                    self.world.plan.directory.host,
+                ),
             )
         )
 

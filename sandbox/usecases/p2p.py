@@ -27,6 +27,7 @@ from typing import Any
 
 from adapters.synthetic import IST
 from sandbox.legacy import hes_window
+from sandbox.machine_auth import acting_as
 from sandbox.participants.p2p import ORDER_SIGNATURE
 from sandbox.plan import Member
 from sandbox.seed import discom_seed
@@ -175,9 +176,11 @@ def play(world: World) -> UseCase:
                bool(refused) and REFUSED_RULE in codes and all("ledger" not in t for t in refused),
                f"{sorted(codes)}; pack {refused[0]['decision']['pack']['id']}@"
                f"{refused[0]['decision']['pack']['version']}" if refused else "none")  # fmt: skip
+    reader = acting_as(world.plan, platform.name, world.passphrase, world.plan.directory.host)
     ledger = http.get(
         f"{world.plan.directory.url}/ledger/trades",
         params={"platform": platform.host, "limit": 1000},
+        auth=reader,  # ledger reads need a machine token (ledger:read)
     ).json()["items"]
     case.check("the registry's ledger holds exactly the allowed trades",
                len(ledger) == clearing["recorded"] and clearing["recorded"] > 0,
@@ -199,7 +202,7 @@ def play(world: World) -> UseCase:
                not settlement["problems"] and len(answers) == len(statuses) == 2,
                "; ".join(settlement["problems"]) or f"{len(answers)} on_status")  # fmt: skip
     blocks = http.get(f"{world.plan.directory.url}/ledger/meter-blocks",
-                      params={"limit": 1000}).json()["items"]  # fmt: skip
+                      params={"limit": 1000}, auth=reader).json()["items"]  # fmt: skip
     traded = {(t["seller_meter"], t["block_start"]) for t in ledger}
     traded |= {(t["buyer_meter"], t["block_start"]) for t in ledger}
     recorded = {(b["meter"], datetime.fromisoformat(b["block_start"])) for b in blocks}

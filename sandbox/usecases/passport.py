@@ -20,6 +20,7 @@ import httpx
 
 import adapters.cis
 from sandbox.legacy import write_extract
+from sandbox.machine_auth import acting_as
 from sandbox.seed import GRID_SINCE, DiscomSeed, discom_seed, dt_links, grid_rows
 from sandbox.usecases import UseCase, World
 from sandbox.usecases.common import bar_identity, pull, show, wallet
@@ -28,7 +29,9 @@ NAME = "Consumer onboarding + Consumer Energy Passport"
 SAMPLE = 10  # consumers per discom who get a passport
 
 
-def _post_rows(http: httpx.Client, url: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _post_rows(
+    http: httpx.Client, url: str, rows: list[dict[str, Any]], auth: httpx.Auth
+) -> dict[str, Any]:
     body = "".join(json.dumps(row) + "\n" for row in rows)
     # The discom loads its history: rows without a date of their own (MSEDCL's export
     # has no connection date) are as old as the grid, so the topology and meter
@@ -38,6 +41,7 @@ def _post_rows(http: httpx.Client, url: str, rows: list[dict[str, Any]]) -> dict
         content=body,
         headers={"content-type": "application/x-ndjson"},
         params={"valid_from": GRID_SINCE},
+        auth=auth,  # the discom's machine token: registry writes need registry:write
     )
     response.raise_for_status()
     report: dict[str, Any] = response.json()
@@ -57,10 +61,12 @@ def onboard_from_cis(case: UseCase, world: World, discom: DiscomSeed) -> int:
         bool(result.rows) and not result.errors,
         f"{len(result.rows)} rows, {len(result.errors)} bad",
     )
+    (member,) = [m for m in world.plan.discoms() if m.discom_code == discom.code]
+    auth = acting_as(world.plan, member.name, world.passphrase, world.plan.directory.host)
     with case.timed("registry import"):
-        grid = _post_rows(http, registry, grid_rows(discom))
-        people = _post_rows(http, registry, result.rows)
-        links = _post_rows(http, registry, dt_links(discom))
+        grid = _post_rows(http, registry, grid_rows(discom), auth)
+        people = _post_rows(http, registry, result.rows, auth)
+        links = _post_rows(http, registry, dt_links(discom), auth)
     failed = grid["failed"] + people["failed"] + links["failed"]
     imported = case.check(
         f"{discom.code}: registry imported grid, consumers and DT links",
@@ -68,7 +74,7 @@ def onboard_from_cis(case: UseCase, world: World, discom: DiscomSeed) -> int:
         f"{grid['created'] + people['created']} created, {failed} failed",
     )
     case.point("adapter ran", adapter_ok and imported, "CIS exports of both discoms imported")
-    again = _post_rows(http, registry, result.rows)
+    again = _post_rows(http, registry, result.rows, auth)
     case.check(
         f"{discom.code}: re-import is idempotent",
         again["created"] == 0 and again["updated"] == 0,

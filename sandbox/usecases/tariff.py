@@ -23,14 +23,13 @@ import httpx
 from adapters.synthetic import IST, Consumer
 from sandbox.legacy import hes_window
 from sandbox.participants.discom_tariff import RESOURCE_PREFIX, consumer_connection
-from sandbox.plan import DATA_NETWORK, METER_DATA, Member
+from sandbox.plan import Member
 from sandbox.seed import HES_METERS, DiscomSeed, discom_seed
 from sandbox.usecases import UseCase, World
-from sandbox.usecases.common import bar_identity
+from sandbox.usecases.common import bank_received, bank_send, bar_identity
 
 NAME = "Tariff Intelligence"
 BILLS = 3  # bills per discom: each takes a week of the consumer's 15-minute blocks
-WAIT = 10.0
 DISCOVER = {
     "intent": {
         "filters": {
@@ -39,38 +38,6 @@ DISCOVER = {
         }
     }
 }
-
-
-def _received(world: World, transaction: str, action: str, count: int) -> list[dict[str, Any]]:
-    bank = world.url("bank")
-    deadline = time.monotonic() + WAIT
-    while True:
-        got = world.http.get(f"{bank}/app/beckn/received", params={"transactionId": transaction})
-        items = [i for i in got.json() if i["action"] == action]
-        if len(items) >= count or time.monotonic() > deadline:
-            return items
-        time.sleep(0.05)
-
-
-def _send(
-    world: World, action: str, url: str, receiver: str, message: dict[str, Any], **context: Any
-) -> dict[str, Any]:
-    sent = world.http.post(
-        f"{world.url('bank')}/app/beckn/send",
-        json={
-            "action": action,
-            "url": url,
-            "receiver": receiver,
-            "networkId": DATA_NETWORK,
-            "domain": METER_DATA,
-            "message": message,
-            **context,
-        },
-    )
-    sent.raise_for_status()
-    answer: dict[str, Any] = sent.json()
-    world.record(f"beckn:{action}", answer["document"])
-    return answer
 
 
 def _exchange(world: World, case: UseCase, discom: Member, catalog: dict[str, Any]) -> str | None:
@@ -97,7 +64,7 @@ def _exchange(world: World, case: UseCase, discom: Member, catalog: dict[str, An
     transaction: str | None = None
     for action in ("confirm", "status"):
         extra = {"transactionId": transaction} if transaction else {}
-        sent = _send(
+        sent = bank_send(
             world, action, discom.beckn_url, discom.host, {"contract": contract}, **to_bpp, **extra
         )
         transaction = sent["transactionId"]
@@ -105,7 +72,7 @@ def _exchange(world: World, case: UseCase, discom: Member, catalog: dict[str, An
             f"{discom.discom_code}: {action} acknowledged", sent["acknowledged"], str(sent["error"])
         ):
             return None
-        answers = _received(world, sent["transactionId"], f"on_{action}", 1)
+        answers = bank_received(world, sent["transactionId"], f"on_{action}", 1)
         if not case.check(
             f"{discom.discom_code}: on_{action} arrived", len(answers) == 1, f"{len(answers)}"
         ):
@@ -241,7 +208,7 @@ def _refusals(world: World, case: UseCase, discom: Member, transaction: str) -> 
             ]
         }
     }
-    sent = _send(
+    sent = bank_send(
         world,
         "confirm",
         discom.beckn_url,
@@ -283,9 +250,9 @@ def play(world: World) -> UseCase:
     bar_identity(case, world, [*discoms, bank, gateway])
 
     with case.timed("discover"):
-        sent = _send(world, "discover", gateway.url, gateway.host, DISCOVER)
+        sent = bank_send(world, "discover", gateway.url, gateway.host, DISCOVER)
         answers = (
-            _received(world, sent["transactionId"], "on_discover", len(discoms))
+            bank_received(world, sent["transactionId"], "on_discover", len(discoms))
             if case.check(
                 "discover acknowledged by the gateway", sent["acknowledged"], str(sent["error"])
             )

@@ -109,12 +109,14 @@ def test_cis_rows_import_into_a_real_registry_with_the_topology_and_personal_dat
     from fastapi.testclient import TestClient
 
     from registry.app import RegistrySettings, create_app
+    from tests.tokens import authorise_registry
 
     rows = _import(SAP, "bescom-sap-isu.yaml", tmp_path).rows
     ndjson = "\n".join(json.dumps(r) for r in rows) + "\n"
     url = make_database("registry:migrations")
     app = create_app(RegistrySettings(database_url=url, migrate_on_start=False))
     with TestClient(app) as client:
+        authorise_registry(app, client)  # the discom's machine token: registry writes
         headers = {"content-type": "application/x-ndjson"}
         report = client.post("/imports", content=ndjson, headers=headers).json()
         assert report["failed"] == 0, report["errors"]

@@ -231,9 +231,8 @@ def ignores_revocation(issuer_url: str) -> FastAPI:
 
     @app.api_route("/{path:path}", methods=["GET", "POST"])
     async def forward(path: str, request: Request) -> Response:
-        headers = {
-            k: v for k, v in request.headers.items() if k.lower() in ("content-type", "host")
-        }
+        passed = ("content-type", "host", "authorization")  # the issuer's machine token too
+        headers = {k: v for k, v in request.headers.items() if k.lower() in passed}
         return await run_in_threadpool(
             forward_sync, request.method, path, await request.body(), headers
         )
@@ -246,13 +245,15 @@ def revokes_as_pause(manager_url: str) -> FastAPI:
     pause (and answers it with the pause's result): withdrawal that can be undone."""
     app = FastAPI()
     client = httpx.Client(base_url=manager_url, timeout=10)
-    passed = ("content-type", "host", "x-ies-signature")
+    # The consumer's session (cookie, anti-forgery header) passes through both ways.
+    passed = ("content-type", "host", "x-ies-signature", "cookie", "x-csrf-token")
+    returned = ("x-ies-signature", "set-cookie")
 
     def forward_sync(method: str, path: str, body: bytes, headers: dict[str, str]) -> Response:
         if method == "POST" and path.endswith("/revoke"):
             path = path.removesuffix("/revoke") + "/pause"
         answered = client.request(method, f"/{path}", content=body, headers=headers)
-        back = {k: v for k, v in answered.headers.items() if k.lower() == "x-ies-signature"}
+        back = {k: v for k, v in answered.headers.items() if k.lower() in returned}
         return Response(answered.content, answered.status_code, headers=back,
                         media_type=answered.headers.get("content-type"))  # fmt: skip
 

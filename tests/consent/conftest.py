@@ -5,6 +5,10 @@ energy-advice app and a lender app (BAPs) with notification receivers; the conse
 manager; a discom whose meter data service serves a HES archive (adapters, synthetic
 data) through the consent gate. Keys stay in each participant's encrypted custody and
 are looked up through the directory over HTTP.
+
+The consumer routes need credentials (issue 15): the tests act as the console does, with
+a machine token holding ``consent:consumer`` (``consumer_http``), or as the consumer
+signed in at the manager with a one-time code from the inbox (``sign_in``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,8 +37,13 @@ from consent.holders import HttpMeterOwnership
 from consent.policy import PolicyPoint
 from consent.provider import create_provider_app
 from consent.signatures import HEADER, SigningIdentity, verify_body
+from credentials.signin.api import install_signin_api
+from credentials.signin.service import RelyingParty, SignIn
 from policy_packs import SHIPPED_KEYRING, SHIPPED_PACKS, EmbeddedEngine, FileKeyring, load_catalogue
 from registry.directory.client import HttpKeyLookup
+from sandbox.console.signin_inbox import SandboxInbox
+from sandbox.consumer_signin import consumer_session
+from sandbox.participants.consent_signin import consumer_directory, consumer_principal
 from tests.registry.directory.conftest import (
     make_participant,
     onboard,
@@ -41,6 +51,7 @@ from tests.registry.directory.conftest import (
     stack,
     subscriber_details,
 )
+from tests.tokens import TestIssuer
 
 __all__ = ["stack"]
 
@@ -49,6 +60,7 @@ APP = "advisor.example"
 LENDER = "lender.example"
 DISCOM = "discom-a.example"
 CM = "consent.example"
+CONSOLE = "console.example"  # the consumers' front end: a participant acting for them
 DAYS = 7
 TODAY = datetime.now(IST).date()
 DAY0 = TODAY - timedelta(days=12)  # the archive holds DAY0 .. DAY0+6
@@ -153,6 +165,9 @@ class ConsentNetwork:
     synthetic: Network
     registry_http: httpx.Client
     connections: dict[str, str]  # consumer's IES id -> their connection's IES id
+    issuer: TestIssuer  # the directory's token issuer, as the manager trusts it
+    consumer_http: httpx.Client  # the manager's consumer routes, as the console calls them
+    inbox: Path  # where the manager's one-time codes arrive (the consumers' phones)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -181,11 +196,15 @@ class ConsentNetwork:
         raw, headers = self.signed(identity, meter_data_request(**overrides), "ies-meter-data+jws")
         return self.discom_http.post("/meter-data", content=raw, headers=headers)
 
+    def sign_in(self, consumer: str | None = None) -> dict[str, str]:
+        """The consumer signed in at the manager (the real flow): session headers."""
+        return consumer_session(self.cm_url, self.inbox, consumer or self.consumer)
+
     def consumer_post(
         self, consent_id: str, action: str, body: Any = None, consumer: str | None = None
     ) -> httpx.Response:
         who = consumer or self.consumer
-        return self.cm_http.post(
+        return self.consumer_http.post(
             f"/consumers/{who}/consents/{consent_id}/{action}",
             content=json.dumps(body).encode() if body is not None else b"",
             headers={"Content-Type": "application/json"},
@@ -300,7 +319,7 @@ def network(stack, tmp_path, make_database, policy, archive, synthetic) -> Itera
     receiver = Receiver()
     with (
         serve(receiver.app) as receiver_url,
-        httpx.Client(base_url=stack.directory_url, timeout=10) as directory_http,
+        stack.authorise(httpx.Client(base_url=stack.directory_url, timeout=10)) as directory_http,
     ):
         app = _join(stack, tmp_path, APP, "BAP", receiver_url)
         lender = _join(stack, tmp_path, LENDER, "BAP", receiver_url)
@@ -326,7 +345,23 @@ def network(stack, tmp_path, make_database, policy, archive, synthetic) -> Itera
         cm_app = create_app(
             settings, identity=cm, keys=keys, policy=policy, providers=providers, clock=clock
         )
-        with serve(cm_app) as cm_url, httpx.Client(base_url=cm_url, timeout=30) as cm_http:
+        issuer = TestIssuer()
+        issuer.install(cm_app, CM)  # the directory's machine tokens for this manager
+        inbox = tmp_path / "inbox"
+        signin = SignIn(
+            cm_app.state.engine,
+            SandboxInbox(inbox),
+            RelyingParty("localhost", "consent tests", ("http://localhost",)),
+            b"consent tests sign-in pepper 0123456789",
+            directory=consumer_directory(cm_app.state.manager),
+        )
+        install_signin_api(cm_app, signin, consumer_principal)
+        console = issuer.headers(CM, ("consent:consumer",), subject=CONSOLE, roles=("console",))
+        with (
+            serve(cm_app) as cm_url,
+            httpx.Client(base_url=cm_url, timeout=30) as cm_http,
+            httpx.Client(base_url=cm_url, timeout=30, headers=console) as consumer_http,
+        ):
             gate = ConsentGate(
                 provider_id=DISCOM,
                 jurisdiction="IN-MH",
@@ -370,6 +405,9 @@ def network(stack, tmp_path, make_database, policy, archive, synthetic) -> Itera
                     synthetic=synthetic,
                     registry_http=directory_http,
                     connections=dict(held.values()),
+                    issuer=issuer,
+                    consumer_http=consumer_http,
+                    inbox=inbox,
                 )
         cm_app.state.engine.dispose()
 

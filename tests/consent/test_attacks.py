@@ -33,7 +33,7 @@ def active_consent(network, approve: dict | None = None, **request) -> str:
 
 
 def accesses(network) -> int:
-    trail = network.cm_http.get(
+    trail = network.consumer_http.get(
         f"/consumers/{network.consumer}/audit", params={"accesses_only": True}
     ).json()
     return len(trail)
@@ -81,11 +81,11 @@ def test_someone_elses_consent_id_is_refused_to_apps_and_consumers(network):
     assert_refused(stolen, 404, "consent-not-found")
     # Another consumer can neither see, pause nor revoke it.
     other = network.other_consumer
-    assert network.cm_http.get(f"/consumers/{other}/consents/{consent_id}").status_code == 404
+    assert network.consumer_http.get(f"/consumers/{other}/consents/{consent_id}").status_code == 404
     for action in ("pause", "revoke", "approve"):
         refused = network.consumer_post(consent_id, action, consumer=other)
         assert refused.status_code == 404, refused.text
-    mine = network.cm_http.get(f"/consumers/{network.consumer}/consents/{consent_id}").json()
+    mine = network.consumer_http.get(f"/consumers/{network.consumer}/consents/{consent_id}").json()
     assert mine["status"] == "ACTIVE"
     # The consent names another meter than the one asked for.
     refused = ok_fetch(network, consent_id, resources=[network.other_meter])
@@ -119,7 +119,9 @@ def test_after_expiry_the_consent_lets_nothing_out(network):
     assert ok_fetch(network, consent_id).status_code == 200
     network.clock.offset = timedelta(hours=2)
     assert_refused(ok_fetch(network, consent_id), 403, "consent-not-active")
-    status = network.cm_http.get(f"/consumers/{network.consumer}/consents/{consent_id}").json()
+    status = network.consumer_http.get(
+        f"/consumers/{network.consumer}/consents/{consent_id}"
+    ).json()
     assert status["status"] == "EXPIRED"
     assert accesses(network) == 1
 
@@ -194,7 +196,9 @@ def test_an_approval_cannot_widen_the_request(network):
     assert more.status_code == 422
     assert more.json()["fields"] == ["data_types"]
     assert (
-        network.cm_http.get(f"/consumers/{network.consumer}/consents/{consent_id}").json()["status"]
+        network.consumer_http.get(f"/consumers/{network.consumer}/consents/{consent_id}").json()[
+            "status"
+        ]
         == "PENDING"
     )
 

@@ -28,16 +28,16 @@ def test_request_narrow_approve_fetch_revoke_refuse_and_audit(network):
     assert again.status_code == 201
 
     # 2. The consumer sees it pending, with a notice in English, Hindi and Marathi.
-    pending = network.cm_http.get(
+    pending = network.consumer_http.get(
         f"/consumers/{network.consumer}/consents", params={"status": "PENDING"}
     ).json()["items"]
     assert consent_id in [c["id"] for c in pending]
-    hindi = network.cm_http.get(
+    hindi = network.consumer_http.get(
         f"/consumers/{network.consumer}/consents/{consent_id}/notice", params={"lang": "hi"}
     ).json()
     assert "बिजली" in hindi["text"]
     assert APP in hindi["text"]
-    marathi = network.cm_http.get(
+    marathi = network.consumer_http.get(
         f"/consumers/{network.consumer}/consents/{consent_id}/notice", params={"lang": "mr"}
     ).json()
     assert "वीज" in marathi["text"]
@@ -111,7 +111,7 @@ def test_request_narrow_approve_fetch_revoke_refuse_and_audit(network):
     # 7. The audit chain verifies and tells the story, including who accessed what.
     report = network.cm_http.get("/consent/audit/verify").json()
     assert report["ok"] is True, report
-    trail = network.cm_http.get(f"/consumers/{network.consumer}/audit").json()
+    trail = network.consumer_http.get(f"/consumers/{network.consumer}/audit").json()
     story = [e["kind"] for e in trail if e["consent_id"] == consent_id]
     assert story == [
         "consent_requested",
@@ -120,7 +120,7 @@ def test_request_narrow_approve_fetch_revoke_refuse_and_audit(network):
         "consent_revoked",
         "data_access_refused",
     ]
-    accesses = network.cm_http.get(
+    accesses = network.consumer_http.get(
         f"/consumers/{network.consumer}/audit", params={"accesses_only": True}
     ).json()
     assert len(accesses) == 1
@@ -132,7 +132,9 @@ def test_request_narrow_approve_fetch_revoke_refuse_and_audit(network):
     assert access["details"]["fetch_id"] == fetched.headers["X-IES-Fetch"]
 
     # The receipt for the consumer carries the 27560 record and the artefact's digest.
-    receipt = network.cm_http.get(f"/consumers/{network.consumer}/consents/{consent_id}/receipt")
+    receipt = network.consumer_http.get(
+        f"/consumers/{network.consumer}/consents/{consent_id}/receipt"
+    )
     credential = receipt.json()
     assert credential["type"] == ["VerifiableCredential", "ConsentReceiptCredential"]
     assert credential["credentialSubject"]["record"]["pii_principal_id"] == network.consumer

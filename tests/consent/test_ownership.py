@@ -35,7 +35,7 @@ def move_connection(network, connection: str, to: str, at: datetime) -> None:
 
 
 def consents_of(network, consumer: str) -> list:
-    return network.cm_http.get(f"/consumers/{consumer}/consents").json()["items"]
+    return network.consumer_http.get(f"/consumers/{consumer}/consents").json()["items"]
 
 
 def test_a_request_naming_another_consumers_meter_is_refused(network):
@@ -76,7 +76,7 @@ def test_a_meter_that_moved_before_approval_cannot_be_approved(network):
     move_connection(network, network.connections[network.consumer], network.other_consumer, MOVE)
     refused = network.consumer_post(asked.json()["id"], "approve")
     assert_refused(refused, 403, "consent-meter-not-held")
-    mine = network.cm_http.get(f"/consumers/{network.consumer}/consents/{asked.json()['id']}")
+    mine = network.consumer_http.get(f"/consumers/{network.consumer}/consents/{asked.json()['id']}")
     assert mine.json()["status"] == "PENDING"
     assert mine.json()["artefact"] is None
     # Narrowed to the days the consumer did hold it, the approval goes through.

@@ -37,7 +37,7 @@ def test_the_sweep_expires_due_consents_with_audit_and_erase_notices(
             text("UPDATE consent_artefact SET expires_at = :t WHERE id IN (:a, :b)"),
             {"t": past, "a": approved, "b": pending},
         )
-    trail = network.cm_http.get(f"/consumers/{network.consumer}/audit").json()
+    trail = network.consumer_http.get(f"/consumers/{network.consumer}/audit").json()
     assert "consent_expired" not in {e["kind"] for e in trail}
 
     monkeypatch.setenv("IES_KEY_DIR", str(tmp_path / "keys"))
@@ -53,7 +53,7 @@ def test_the_sweep_expires_due_consents_with_audit_and_erase_notices(
 
     assert statuses(engine, [approved, pending]) == {approved: "EXPIRED", pending: "EXPIRED"}
     assert statuses(engine, [untouched, untouched])[untouched] == "ACTIVE"
-    trail = network.cm_http.get(f"/consumers/{network.consumer}/audit").json()
+    trail = network.consumer_http.get(f"/consumers/{network.consumer}/audit").json()
     expired = [e for e in trail if e["kind"] == "consent_expired"]
     assert {e["consent_id"] for e in expired} == {approved, pending}
     assert all(e["actor"] == "clock" for e in expired)

@@ -14,15 +14,19 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from sandbox.console.personas import personas
+from sandbox.machine_auth import acting_as
 from sandbox.network import play_all, start
 from sandbox.plan import Plan, network_plan
 from sandbox.usecases import World
+from tests.console.signin import sign_in, sign_in_page
 from tests.sandbox.conftest import free_port_block
 
 CHROMIUM = next(
@@ -47,10 +51,46 @@ class Sandbox:
     plan: Plan
     http: httpx.Client
     world: World
+    sessions: dict[str, httpx.Client] = field(default_factory=dict)
 
     @property
     def console(self) -> str:
         return self.plan.member("console").url
+
+    def signed_in(self, key: str) -> httpx.Client:
+        """An HTTP client signed in as persona ``key`` through the real flow (a code from
+        the sandbox's inbox; an operator's invitation, then a passkey)."""
+        if key not in self.sessions:
+            self.sessions[key] = sign_in(self.plan, key)
+        return self.sessions[key]
+
+    def as_console(self) -> httpx.Client:
+        """The consent manager's consumer routes read as the console reads them (its
+        machine token, scope consent:consumer): the tests' view of what the manager holds."""
+        if "(console token)" not in self.sessions:
+            manager = self.plan.member("consent").host
+            auth = acting_as(self.plan, "console", self.world.passphrase, manager)
+            self.sessions["(console token)"] = httpx.Client(timeout=30, auth=auth)
+        return self.sessions["(console token)"]
+
+    def page(self, browser: Any, key: str, **options: Any) -> Any:
+        """A browser page signed in as ``key``: a consumer through the sign-in pages; an
+        operator (whose passkey lives in the test's software authenticator) carries the
+        session that sign-in opened."""
+        options.setdefault("viewport", {"width": 1100, "height": 900})
+        context = browser.new_context(**options)
+        page = context.new_page()
+        if {p.key: p.kind for p in personas(self.plan)}[key] != "consumer":
+            client = self.signed_in(key)
+            context.add_cookies(
+                [
+                    {"name": c.name, "value": c.value or "", "url": self.console}
+                    for c in client.cookies.jar
+                ]
+            )
+        else:
+            sign_in_page(page, self.plan, key)
+        return page
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +113,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
             onboarding = cases["Consumer onboarding + Consumer Energy Passport"]
             assert onboarding.passed, [c for c in onboarding.checks if not c.passed]
             world.shared["cases"] = cases
-            yield Sandbox(plan, http, world)
+            box = Sandbox(plan, http, world)
+            yield box
+            for client in box.sessions.values():
+                client.close()
     finally:
         network.stop()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -26,6 +26,9 @@ from tests.registry.directory.conftest import (  # noqa: F401 - fixtures
     serve,
     stack,
 )
+from tests.tokens import TestIssuer
+
+TOKENS: dict[str, TestIssuer] = {}  # the current stack's token issuer, by audience
 
 MIGRATIONS = "credentials:migrations"
 ISSUER_HOST = "discom-a.example"
@@ -153,9 +156,14 @@ def creds(stack: Stack, make_database, tmp_path: Path) -> Iterator[CredStack]:  
     )
     placeholder = VerifierPorts(None, None, None, None)  # type: ignore[arg-type]
     app = create_app(settings, issuers={ISSUER: issuer}, ports=placeholder)
+    # The issuer's own machine token (issue 15): issuing and status changes need one.
+    token = TOKENS[ISSUER_HOST] = TestIssuer()  # tests of the doors mint their own
+    token.install(app, ISSUER_HOST)
+    own = token.headers(ISSUER_HOST, ["credentials:issue", "credentials:status"],
+                        subject=ISSUER_HOST)  # fmt: skip
     with (
         serve(app) as url,
-        httpx.Client(base_url=url, timeout=20) as http,
+        httpx.Client(base_url=url, timeout=20, headers=own) as http,
         httpx.Client(base_url=stack.directory_url, timeout=10) as directory,
         httpx.Client(timeout=10) as client,
     ):

@@ -83,7 +83,9 @@ def test_the_cli_issues_verifies_and_revokes_through_the_service(
 
     from credentials.cli import app
 
-    runner = CliRunner()
+    # The issuer's machine token, as its operator would export it for the CLI.
+    access = creds.http.headers["Authorization"].removeprefix("Bearer ")
+    runner = CliRunner(env={"IES_ACCESS_TOKEN": access})
     subject = tmp_path / "subject.json"
     subject.write_text(json.dumps(subjects(creds.holder.did)["P2PTradingPermissionCredential"]))
     issued = runner.invoke(

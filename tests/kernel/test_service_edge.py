@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from kernel.service import create_service_app
 from registry.app import RegistrySettings, create_app
 from tests.registry.conftest import MIGRATIONS, assert_problem
+from tests.tokens import authorise_registry
 
 
 @pytest.fixture
@@ -18,6 +19,7 @@ def small_client(make_database):
     )
     app = create_app(settings)
     with TestClient(app) as client:
+        authorise_registry(app, client)
         yield client
     app.state.engine.dispose()
 
@@ -108,6 +110,7 @@ def test_concurrent_writers_on_sqlite_wait_for_each_other(make_database):
     app = create_app(settings)
     failures: list[int] = []
     with TestClient(app) as client:
+        authorise_registry(app, client)
 
         def write(n: int) -> None:
             for i in range(15):

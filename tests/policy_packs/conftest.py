@@ -20,6 +20,7 @@ from policy_packs.app import PolicySettings, create_app
 from policy_packs.engine import EmbeddedEngine
 from policy_packs.packs import SHIPPED_KEYRING, SHIPPED_PACKS, Catalogue, load_catalogue
 from policy_packs.signing import FileKeyring, load_private_key, sign_pack
+from tests.tokens import TestIssuer
 
 MIGRATIONS = "policy_packs:migrations"
 TEST_KEYS = SHIPPED_PACKS.parent / "keys" / "test-only-private-keys"
@@ -79,6 +80,10 @@ def policy_app(make_database, catalogue, engine) -> Iterator[FastAPI]:
 @pytest.fixture
 def client(policy_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(policy_app) as test_client:
+        # A platform's machine token: logging a decision needs policy:evaluate (issue 15).
+        token = policy_app.state.test_token_issuer = TestIssuer()
+        token.install(policy_app, "regulator.test")
+        test_client.headers.update(token.headers("regulator.test", ["policy:evaluate"]))
         yield test_client
 
 

@@ -12,6 +12,7 @@ from opa_client import OpaClient
 from policy_packs.app import create_app
 from policy_packs.decision import decide_with
 from policy_packs.engine import OpaEngine
+from tests.tokens import TestIssuer
 
 from .conftest import MIGRATIONS, make_settings
 
@@ -67,7 +68,10 @@ def test_the_service_decides_through_opa_when_ies_opa_url_is_set(live_server, ma
             "notice_given": True,
         },
     }
+    token = TestIssuer()
+    token.install(app, "regulator.test")
     with TestClient(app) as client:
+        client.headers.update(token.headers("regulator.test", ["policy:evaluate"]))
         decided = client.post("/policy/decisions", json=body).json()
         logged = client.get(f"/policy/decisions/{decided['id']}").json()
     app.state.engine.dispose()

@@ -30,6 +30,7 @@ from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
 from protocol.signing import CustodySigner
 from protocol.store import OutboxRow, ReceivedRow
+from tests.protocol.der_papers import real_papers  # noqa: F401 - fixture
 from tests.registry.directory.conftest import (  # noqa: F401 - fixtures
     Participant,
     Stack,

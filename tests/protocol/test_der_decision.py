@@ -1,5 +1,8 @@
-"""DER onboarding's decision, pure: the credential rules on real verifier verdicts, the
-policy input, the verdict, and the hosting-capacity boundary through the signed packs.
+"""DER onboarding's decision: the credential rules on the real verifier's verdicts
+(papers issued, revoked and suspended by real issuers, presentations signed by a real
+wallet: ``der_papers``), the rules on the claims themselves (pure verdicts, where the
+signature is not what is tested), the policy input, the verdict, and the
+hosting-capacity boundary through the signed packs.
 
 The boundary test adds DERs to one DT one by one, as the desk does (each approval
 raises ``connected_der_kw``), until the DT is full: every approval must fit under the
@@ -11,18 +14,22 @@ does not.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from credentials.codecs import b64u
+from credentials.proofs import read_jwt
 from credentials.verify import PresentationVerdict, Verdict
 from policy_packs import SHIPPED_KEYRING, SHIPPED_PACKS, EmbeddedEngine, FileKeyring, load_catalogue
 from protocol.der.decision import decide, policy_input
 from protocol.der.models import Application, ConnectionFacts, Outcome
 from protocol.der.rules import Findings, check_credentials
 from protocol.der.service import PackPolicy
+from tests.protocol.der_papers import DISCOM_DID, DISCOM_HOST, LAB_DID, Papers
 
 DISCOM = "did:web:discom-mh.sandbox.ies.local"
 INSTALLER = "did:web:installer.sandbox.ies.local"
@@ -101,26 +108,77 @@ def failed_codes(found: Findings) -> set[str]:
     return {o.code for o in found.outcomes if not o.passed}
 
 
-def test_genuine_papers_pass_every_credential_rule() -> None:
-    found = findings(*kit())
+def real_findings(papers: Papers, *credentials: str, consent: bool = True) -> Findings:
+    """The credential rules on the real verifier's verdict on the wallet's presentation
+    (made for the discom's domain; ``consent=False``: for another verifier's)."""
+    domain = DISCOM_HOST
+    presentation = papers.present(list(credentials), domain if consent else "bank.example")
+    verdict = papers.service.verify_presentation(presentation, domain)
+    return check_credentials(verdict, application(), discom_did=DISCOM_DID,
+                             state="IN-MH", sender_did=INSTALLER)  # fmt: skip
+
+
+def real_kit(papers: Papers, licence_status: str | None = None) -> list[str]:
+    """Genuine papers from the issuers trusted for them (the licence revoked or
+    suspended by the agency when ``licence_status``)."""
+    return [papers.passport("CON-1"), papers.licence(INSTALLER, licence_status),
+            papers.certificate("INVERTER", "INV-1", 5.0),
+            papers.certificate("SOLAR_PV", "PVM-1", 5.4)]  # fmt: skip
+
+
+def _altered(jwt: str) -> str:
+    """The certificate's rated power raised, the signature left as it was."""
+    header, _payload, signature = jwt.split(".")
+    claims = read_jwt(jwt).payload
+    claims["credentialSubject"]["assetCertification"]["ratedPower"]["value"] = 500.0
+    return ".".join([header, b64u(json.dumps(claims).encode()), signature])
+
+
+def message(found: Findings, code: str) -> str:
+    return next(o.message for o in found.outcomes if o.code == code)
+
+
+def test_real_papers_pass_every_credential_rule_for_this_discom_only(
+    real_papers: Papers,
+) -> None:
+    kit_ = real_kit(real_papers)
+    found = real_findings(real_papers, *kit_)
     assert found.passed, [o.message for o in found.outcomes if not o.passed]
     assert found.consumer_id == "CON-1"
     assert found.inverter_kw == 5.0
+    # The same papers in a presentation the wallet made for another verifier: no consent.
+    found = real_findings(real_papers, *kit_, consent=False)
+    assert failed_codes(found) == {"DERAPP-001"}
+    assert "made for domain 'bank.example'" in message(found, "DERAPP-001")
 
 
-@pytest.mark.parametrize("failed", ["status", "issuer", "validity", "proof"])
-def test_a_licence_revoked_suspended_untrusted_or_forged_is_refused(failed: str) -> None:
-    papers = kit()
-    papers[1] = licence(failed)
-    assert failed_codes(findings(*papers)) == {"DERAPP-003"}
+def test_a_revoked_or_suspended_licence_is_refused(real_papers: Papers) -> None:
+    passport, _licence, *certificates = real_kit(real_papers)
+    for status in ("revoked", "suspended"):
+        licence_ = real_papers.licence(INSTALLER, status)
+        found = real_findings(real_papers, passport, licence_, *certificates)
+        assert failed_codes(found) == {"DERAPP-003"}, status
+        assert f"status: {status}" in message(found, "DERAPP-003")
 
 
-@pytest.mark.parametrize("failed", ["status", "issuer", "proof", "schema"])
-def test_an_equipment_certificate_that_fails_any_check_is_refused(failed: str) -> None:
-    papers = kit()
-    papers[2] = certificate("INVERTER", "INV-1", 5.0, failed)
-    codes = failed_codes(findings(*papers))
-    assert "DERAPP-004" in codes
+def test_papers_from_issuers_not_trusted_for_them_or_altered_are_refused(
+    real_papers: Papers,
+) -> None:
+    passport, licence_, inverter, module = real_kit(real_papers)
+    # A licence from the lab, which the operator trusts for certificates only.
+    found = real_findings(real_papers, passport, real_papers.licence(INSTALLER, issuer=LAB_DID),
+                          inverter, module)  # fmt: skip
+    assert failed_codes(found) == {"DERAPP-003"}
+    assert "not authorised to issue InstallerLicenceCredential" in message(found, "DERAPP-003")
+    # An inverter certificate from the discom, trusted for passports and DERs only.
+    untrusted = real_papers.certificate("INVERTER", "INV-1", 5.0, issuer=DISCOM_DID)
+    found = real_findings(real_papers, passport, licence_, untrusted, module)
+    assert failed_codes(found) == {"DERAPP-004", "DERAPP-005"}  # and no inverter counted
+    assert "not authorised to issue AssetCertificationCredential" in message(found, "DERAPP-004")
+    # The genuine certificate with its rated power raised after signing.
+    found = real_findings(real_papers, passport, licence_, _altered(inverter), module)
+    assert "DERAPP-004" in failed_codes(found)
+    assert "proof: the vc+jwt signature does not verify" in message(found, "DERAPP-004")
 
 
 def test_a_licence_for_another_state_or_another_installer_is_refused() -> None:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from registry.app import RegistrySettings, create_app
+from tests.tokens import authorise_registry
 
 MIGRATIONS = "registry:migrations"
 
@@ -24,6 +25,9 @@ def client(registry_url: str) -> Iterator[TestClient]:
     )
     app = create_app(settings)
     with TestClient(app) as test_client:
+        # Its writes need a machine token (issue 15); tests/registry/test_machine_doors.py
+        # mints others with the same issuer.
+        app.state.test_token_issuer = authorise_registry(app, test_client)
         yield test_client
     app.state.engine.dispose()
 

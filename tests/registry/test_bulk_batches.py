@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from registry.app import RegistrySettings, create_app
 from tests.registry.test_imports_api import post_csv
+from tests.tokens import authorise_registry
 
 FEEDERS, TRANSFORMERS = 90, 160
 HEADER = (
@@ -53,6 +54,7 @@ def large_batches(make_database) -> Iterator[TestClient]:
     )
     app = create_app(settings)
     with TestClient(app) as test_client:
+        authorise_registry(app, test_client)
         yield test_client
     app.state.engine.dispose()
 

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from registry.app import RegistrySettings, create_app
 from tests.registry.conftest import assert_problem
+from tests.tokens import authorise_registry
 
 HEADER = (
     "type,legacy_scheme,legacy_scope,legacy_id,state,discom,pincode,"
@@ -160,6 +161,7 @@ def test_export_re_imports_into_another_registry_with_the_same_identifiers(clien
         RegistrySettings(database_url=make_database("registry:migrations"), migrate_on_start=False)
     )
     with TestClient(other_app) as other:
+        authorise_registry(other_app, other)
         report = other.post(
             "/imports", content=exported, headers={"content-type": "application/x-ndjson"}
         ).json()

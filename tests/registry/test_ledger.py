@@ -24,6 +24,7 @@ from registry.ledger.api import install_ledger
 from registry.ledger.client import LedgerClient
 from registry.ledger.service import LedgerWriters
 from tests.registry.conftest import assert_problem
+from tests.tokens import TestIssuer, authorise_registry
 
 PLATFORM, DISCOM, BANK = "p2p.example", "discom-a.example", "bank.example"
 BLOCK = "2026-11-20T11:00:00+05:30"
@@ -78,6 +79,7 @@ def world(make_database, tmp_path: Path) -> Iterator[World]:
     install_ledger(app, app.state.engine, directory,
                    LedgerWriters(frozenset({PLATFORM}), frozenset({DISCOM})))  # fmt: skip
     with TestClient(app) as client:
+        authorise_registry(app, client)  # ledger reads need a machine token (ledger:read)
         custody = {h: _onboard(client, txt, h, tmp_path) for h in (PLATFORM, DISCOM, BANK)}
         writers = {host: LedgerClient(client, _signer(host, c)) for host, c in custody.items()}
         yield World(client, writers, custody)
@@ -225,3 +227,20 @@ def test_the_same_trade_and_block_written_at_once_are_recorded_once(world: World
         len(world.client.get("/ledger/meter-blocks", params={"history": "true"}).json()["items"])
         == 1
     )
+
+
+def test_ledger_reads_need_a_machine_token_with_ledger_read(world: World) -> None:
+    """Issue 15: trades name prosumers' meters; only the network's participants (and
+    the console) read them, each with its own token."""
+    authorised = world.client.headers.pop("Authorization")
+    try:
+        refused = world.client.get("/ledger/trades")
+        assert refused.status_code == 401
+        assert refused.json()["type"] == "/problems/unauthenticated"
+        issuer = TestIssuer()  # another key: its token does not verify here
+        headers = issuer.headers("registry.test", ["ledger:read"])
+        forged = world.client.get("/ledger/meter-blocks", headers=headers)
+        assert forged.status_code == 401
+    finally:
+        world.client.headers["Authorization"] = authorised
+    assert world.client.get("/ledger/trades").status_code == 200

@@ -11,6 +11,9 @@ from registry.app import RegistrySettings, create_app
 from registry.ledger.api import install_ledger
 from registry.ledger.service import LedgerWriters
 from tests.openapi_checks import EXCLUDED_CHECKS
+from tests.tokens import TestIssuer
+
+TOKEN = TestIssuer()
 
 
 @pytest.fixture
@@ -24,6 +27,7 @@ def ledger_schema(registry_url):
         app.state.directory,
         LedgerWriters(frozenset({"p2p.example"}), frozenset({"discom.example"})),
     )
+    TOKEN.install(app, "registry.test")  # ledger reads need a machine token (ledger:read)
     return schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex="^/ledger")
 
 
@@ -33,4 +37,5 @@ schema = schemathesis.pytest.from_fixture("ledger_schema")
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_ledger_api_conforms_to_its_openapi(case):
-    case.call_and_validate(excluded_checks=EXCLUDED_CHECKS)
+    headers = TOKEN.headers("registry.test", ["ledger:read"])
+    case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)

@@ -3,13 +3,16 @@
 Starting the network and playing every use case takes most of a minute; each use
 case's test module reads what the one run printed and kept as evidence (every
 credential and message that crossed the network, under ``{data dir}/evidence``)
-instead of starting the network again.
+instead of starting the network again. The PostgreSQL pass plays it on TLS
+(``--tls``: every participant on HTTPS with the run's own CA, every callback's
+certificate checked), so both transports are shown without a third run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -47,6 +50,7 @@ class SandboxRun:
     stdout: str
     stderr: str
     data_dir: Path
+    passphrase: str = ""  # the run's key passphrase: the secrets-in-logs test looks for it
 
     @property
     def output(self) -> str:
@@ -69,9 +73,11 @@ def sandbox_run(tmp_path_factory: pytest.TempPathFactory) -> SandboxRun:
     if BACKEND == "postgres":
         env["IES_DATABASE_URL"] = make_url(POSTGRES_ADMIN_URL).render_as_string(False)
     data_dir = tmp_path_factory.mktemp("sandbox")
+    env["IES_KEY_PASSPHRASE"] = passphrase = secrets.token_urlsafe(24)
+    tls = ["--tls"] if BACKEND == "postgres" else []
     result = subprocess.run(
         [sys.executable, "-m", "sandbox", "sandbox", "--check", "--port", str(free_port_block()),
-         "--data-dir", str(data_dir)],
+         "--data-dir", str(data_dir), *tls],
         env=env, capture_output=True, text=True, timeout=400, check=False,
     )  # fmt: skip
-    return SandboxRun(result.returncode, result.stdout, result.stderr, data_dir)
+    return SandboxRun(result.returncode, result.stdout, result.stderr, data_dir, passphrase)

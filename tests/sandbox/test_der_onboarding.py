@@ -134,3 +134,61 @@ def test_the_installer_licence_and_certificates_are_valid(sandbox_run: SandboxRu
         assert issued
         for jwt in issued:
             assert validate(schema, _claims(jwt)) == [], kind
+
+
+# The P2P platform's refusals of a prosumer's DERCredential (sandbox.participants.p2p_der):
+# case -> what the problem must say.
+P2P_REFUSALS = {
+    "a revoked DERCredential": "status: revoked",
+    "another holder's DERCredential": "not to the holder",
+    "a DERCredential for another consumer's connection": "the ElectricityCredential's consumer",
+    "a DERCredential altered after signing (capacity raised)": "proof: ",
+    "a DERCredential from an issuer not authorised for it": "is not authorised to issue "
+    "DERCredential",
+    "a declared capacity above the DER's": "the DERCredentials certify 5.0 kW",
+}
+
+
+def test_the_p2p_platform_verified_the_der_credential_and_bounds_the_permission_by_it(
+    sandbox_run: SandboxRun,
+) -> None:
+    [onboarded] = _payloads(sandbox_run, "der:p2p-permission")
+    [der] = _payloads(sandbox_run, "DERCredential")
+    assert onboarded["der"] == der  # the one the discom issued on approval
+    claims, der_claims = _claims(onboarded["permission"]), _claims(der)
+    assert validate("P2PTradingPermissionCredential/v1.0", claims) == []
+    assert claims["issuer"]["id"] == "did:web:p2p.sandbox.ies.local"
+    assert claims["credentialSubject"]["id"] == der_claims["credentialSubject"]["id"]
+    permission = claims["credentialSubject"]["tradingPermission"]
+    connection = der_claims["credentialSubject"]["derConnection"]
+    assert permission["exportBasis"] == "verified_der"
+    assert permission["maxExport"] == connection["capacity"] == {"value": 5.0, "unit": "kW"}
+    [named] = permission["ders"]
+    assert named == {
+        "derId": connection["derId"],
+        "credential": der_claims["id"],
+        "issuer": der_claims["issuer"]["id"],
+        "capacity": connection["capacity"],
+        "scheme": connection["scheme"],
+    }
+    [approved] = [
+        d["decision"] for d in _payloads(sandbox_run, "der:decision")
+        if d["decision"].get("derId") == connection["derId"]
+    ]  # fmt: skip
+    assert approved["outcome"] == "APPROVED"
+
+
+def test_the_p2p_platform_refuses_each_bad_der_credential_and_issues_nothing(
+    sandbox_run: SandboxRun,
+) -> None:
+    refusals = {r["case"]: r for r in _payloads(sandbox_run, "der:p2p-refusal")}
+    assert set(refusals) == set(P2P_REFUSALS)
+    for label, says in P2P_REFUSALS.items():
+        refusal = refusals[label]
+        problem = refusal["problem"]
+        assert refusal["status"] == 403, label
+        assert problem["type"] == "/problems/p2p-onboarding-refused", label
+        assert any(says in p for p in problem["problems"]), (label, problem["problems"])
+        assert "delivery" not in problem, label  # no permission came back
+        # Nothing changed: the holder's signed order is refused as not onboarded.
+        assert refusal["probe"] == {"status": 403, "type": "/problems/p2p-not-onboarded"}, label

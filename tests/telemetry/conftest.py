@@ -27,6 +27,7 @@ from protocol.outages.store import OutageStore
 from protocol.outages.topology import RegistryTopology
 from protocol.signing import digest_value, parse_signature, signing_string
 from registry.app import RegistrySettings, create_app
+from tests.tokens import authorise_registry
 
 OUTAGES = "protocol.outages:migrations"
 ISSUER = "did:web:discom.example"
@@ -47,6 +48,7 @@ def registry(make_database) -> Iterator[TestClient]:
     )
     app = create_app(settings)
     with TestClient(app) as client:
+        authorise_registry(app, client)  # the discom's machine token: registry writes
         yield client
     app.state.engine.dispose()
 

@@ -3,8 +3,11 @@
 // draws it with the vendored uPlot. Without JavaScript the table is still there.
 (function () {
   "use strict";
-  function read(selector) {
-    var node = document.querySelector(selector);
+  // A chart's numbers: its own data-points attribute (no inline script needed), or a
+  // JSON block its data-source selector names.
+  function read(selector, box) {
+    if (box && box.dataset.points) { return JSON.parse(box.dataset.points); }
+    var node = selector ? document.querySelector(selector) : null;
     return node ? JSON.parse(node.textContent) : null;
   }
   function width(box) { return Math.max(280, box.clientWidth || 600); }
@@ -18,7 +21,7 @@
 
   var draw = {
     "load-curve": function (box) {
-      var blocks = read(box.dataset.source) || [];
+      var blocks = read(box.dataset.source, box) || [];
       var data = [blocks.map(function (b) { return seconds(b.start); }),
                   blocks.map(function (b) { return b.import_kwh; }),
                   blocks.map(function (b) { return -b.export_kwh; })];
@@ -32,7 +35,7 @@
       }, data, box);
     },
     "blocks": function (box) {
-      var rows = read(box.dataset.source) || {};
+      var rows = read(box.dataset.source, box) || {};
       var labels = rows.labels || [];
       var xs = labels.map(function (_, i) { return i; });
       return new uPlot({
@@ -45,8 +48,23 @@
                {scale: "kwh", label: "kWh"}, {scale: "inr", side: 1, label: "INR/kWh", grid: {show: false}}]
       }, [xs, rows.kwh || [], rows.price || []], box);
     },
+    // A block's demand and supply as steps over the cumulative quantity (kWh), and the
+    // uniform clearing price across: where the steps cross is what the block cleared.
+    "curves": function (box) {
+      var c = read(box.dataset.source, box) || {};
+      var xs = c.quantity || [];
+      var stepped = uPlot.paths.stepped({align: 1});
+      return new uPlot({
+        width: width(box), height: 320, scales: {x: {time: false}, inr: {range: zeroed}},
+        series: [{label: "kWh", value: function (_, v) { return v == null ? "--" : v.toFixed(3); }},
+                 {label: "demand (bids, INR/kWh)", scale: "inr", stroke: "#0b5394", width: 2, paths: stepped, spanGaps: false},
+                 {label: "supply (asks, INR/kWh)", scale: "inr", stroke: "#1e6b34", width: 2, paths: stepped, spanGaps: false},
+                 {label: "clearing price (INR/kWh)", scale: "inr", stroke: "#a3121f", width: 2, dash: [6, 4], points: {show: false}}],
+        axes: [{label: "cumulative kWh"}, {scale: "inr", label: "INR/kWh"}]
+      }, [xs, c.demand || [], c.supply || [], c.price || []], box);
+    },
     "bars": function (box) {
-      var rows = read(box.dataset.source) || {};
+      var rows = read(box.dataset.source, box) || {};
       var xs = (rows.labels || []).map(function (_, i) { return i; });
       return new uPlot({
         width: width(box), height: 320, scales: {x: {time: false, range: function () { return [-0.5, xs.length - 0.5]; }}, y: {range: zeroed}},

@@ -28,6 +28,7 @@ from registry.directory.client import CallbackSigner, DirectoryWriter
 from registry.directory.proof import TxtRecordProof, WellKnownProof
 from registry.directory.service import Directory
 from tests.hsm import participant_custody
+from tests.tokens import ALL_REGISTRY, TestIssuer
 
 MIGRATIONS = "registry:migrations"
 
@@ -79,6 +80,12 @@ class Stack:
     host_map: dict[str, str]
     txt: dict[str, list[str]]
     http: httpx.Client
+    registry_token: TestIssuer = field(default_factory=TestIssuer)  # registry writes
+
+    def authorise(self, client: httpx.Client) -> httpx.Client:
+        """Give ``client`` a machine token for the registry's writes (issue 15)."""
+        client.headers.update(self.registry_token.headers("registry.test", ALL_REGISTRY))
+        return client
 
 
 @pytest.fixture
@@ -96,8 +103,10 @@ def stack(make_database) -> Iterator[Stack]:
             {"well-known": WellKnownProof(host_map, proof_client), "txt": TxtRecordProof(txt)},
         )
         app.state.directory = directory
+        token = TestIssuer()
+        token.install(app, "registry.test")
         with serve(app) as directory_url, httpx.Client(base_url=directory_url, timeout=10) as http:
-            yield Stack(directory_url, hosts_url, hosts, directory, host_map, txt, http)
+            yield Stack(directory_url, hosts_url, hosts, directory, host_map, txt, http, token)
     app.state.engine.dispose()
 
 

@@ -1,0 +1,77 @@
+"""A real token issuer for tests of services whose doors need machine tokens.
+
+It holds a fresh Ed25519 key standing in for the directory's, installs the very same
+bearer-token verification the sandbox installs (``kernel.tokens``) on an app, and
+mints real signed access tokens: the services under test verify them for real.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fastapi import FastAPI
+
+from kernel.access import install_authenticator
+from kernel.tokens import AccessTokenVerifier, bearer_authenticator, compact_jws
+
+ALL_REGISTRY = ("registry:read", "registry:write", "registry:personal", "ledger:read")
+
+
+class TestIssuer:
+    __test__ = False  # not a test class
+
+    def __init__(self, issuer: str = "directory.test", kid: str = "k1") -> None:
+        self.issuer = issuer
+        self.kid = kid
+        self.key = Ed25519PrivateKey.generate()
+        self.public = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    def verifier(self, audience: str) -> AccessTokenVerifier:
+        return AccessTokenVerifier(
+            issuer=self.issuer,
+            audience=audience,
+            key_for=lambda kid: self.public if kid == self.kid else None,
+        )
+
+    def install(self, app: FastAPI, audience: str) -> None:
+        install_authenticator(app, bearer_authenticator(self.verifier(audience)))
+
+    def token(
+        self,
+        *,
+        audience: str,
+        scopes: tuple[str, ...] | list[str],
+        subject: str = "discom.test",
+        lifetime: int = 300,
+        issued: float | None = None,
+        issuer: str | None = None,
+        roles: tuple[str, ...] = ("discom",),
+        **extra: Any,
+    ) -> str:
+        now = int(issued if issued is not None else time.time())
+        claims = {
+            "iss": issuer or self.issuer, "sub": subject, "aud": audience, "iat": now,
+            "nbf": now, "exp": now + lifetime, "jti": secrets.token_urlsafe(12),
+            "scope": " ".join(scopes), "roles": list(roles), "org": subject, **extra,
+        }  # fmt: skip
+        return compact_jws({"alg": "Ed25519", "typ": "at+jwt", "kid": self.kid}, claims,
+                           self.key.sign)  # fmt: skip
+
+    def headers(
+        self, audience: str, scopes: tuple[str, ...] | list[str], **kw: Any
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(audience=audience, scopes=scopes, **kw)}"}
+
+
+def authorise_registry(app: FastAPI, client: Any, audience: str = "registry.test") -> TestIssuer:
+    """Install token verification on a registry app and give ``client`` (a TestClient or
+    an httpx.Client) a token with every registry scope: the block's own tests then
+    exercise the API as an authorised discom would."""
+    issuer = TestIssuer()
+    issuer.install(app, audience)
+    client.headers.update(issuer.headers(audience, ALL_REGISTRY))
+    return issuer
