@@ -33,6 +33,7 @@ from consent.service import (
 from consent.signatures import HEADER, verify_body
 from credentials.signin.api import requires_own_consumer
 from kernel.access import Principal, public, signed
+from kernel.backoffice import backoffice
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import InvalidRequest, problem_responses
 
@@ -330,7 +331,7 @@ async def record_fetch(request: Request) -> Response:
 
 @router.get(
     "/consent/audit/verify",
-    dependencies=[public("unguarded: back office, operator sign-in pending")],
+    dependencies=[backoffice()],
     response_model=ChainReport,
     summary="Walk the audit chain; name the first entry that breaks it",
 )

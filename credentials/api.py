@@ -16,6 +16,7 @@ from credentials.keys import KeyAlgorithm
 from credentials.proofs import ProofFormat
 from credentials.service import CredentialService
 from kernel.access import Forbidden, Principal, public, requires, signed
+from kernel.backoffice import BY_ROUTE, backoffice
 from kernel.problems import NotFound, problem_responses
 from schemas.credentials import CREDENTIAL_TYPES
 
@@ -138,14 +139,20 @@ async def update_status(
 
 @router.get(
     "/credentials/issued/{credential_id}",
-    dependencies=[public("unguarded: back office, operator sign-in pending")],
     summary="An issued credential's status (issuer side)",
+    description=(
+        "The issuer's back office; also the console acting for the holder "
+        "(`X-On-Behalf-Of: consumer <the holder's DID>`), for a credential issued to it."
+    ),
     responses=problem_responses(400, 404, 422),
 )
 async def issued(
-    credential_id: Annotated[str, Path(max_length=300)], request: Request
+    credential_id: Annotated[str, Path(max_length=300)],
+    request: Request,
+    who: Annotated[Principal, backoffice(consumer=BY_ROUTE)],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_service(request).issued, credential_id)
+    holder = who.subject if who.kind == "consumer" else None  # a holder: its own only
+    return await run_in_threadpool(_service(request).issued, credential_id, holder=holder)
 
 
 @router.get(

@@ -353,10 +353,12 @@ class CredentialService:
             "issuedAt": _iso(from_db(row.issued_at)),
         }
 
-    def issued(self, credential_id: str) -> dict[str, Any]:
+    def issued(self, credential_id: str, *, holder: str | None = None) -> dict[str, Any]:
+        """An issued credential's status; with ``holder``, only if the credential was
+        issued to that subject (a holder asking about its own credential), else 404."""
         with session_scope(self.engine) as session:
             row = CredentialStore(session).issued(credential_id)
-            if row is None:
+            if row is None or (holder is not None and row.subject != holder):
                 raise CredentialNotFound(f"no credential {credential_id}")
             return self._status_view(row)
 

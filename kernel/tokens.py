@@ -31,6 +31,7 @@ from joserfc.jwk import OKPKey
 from joserfc.jwt import JWTClaimsRegistry
 
 from kernel.access import Principal, Unauthenticated, install_authenticator
+from kernel.backoffice import install_backoffice
 from kernel.settings import ServiceSettings
 
 ALGORITHMS = ["Ed25519", "EdDSA"]
@@ -258,6 +259,7 @@ def install_static_verification(app: FastAPI, *, issuer: str, audience: str,
     or a bench with its own."""
     verifier = AccessTokenVerifier(issuer=issuer, audience=audience, key_for=keys.get)
     install_authenticator(app, bearer_authenticator(verifier))
+    install_backoffice(app, audience)  # its back office answers its own operators only
 
 
 def install_token_settings(app: FastAPI, settings: ServiceSettings) -> None:

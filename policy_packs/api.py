@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine as DatabaseEngine
 
 from kernel.access import public, requires
+from kernel.backoffice import backoffice
 from kernel.database import session_scope
 from kernel.pagination import Page
 from kernel.problems import InvalidRequest, problem_responses
@@ -140,7 +141,7 @@ def post_decision(body: DecisionRequest, request: Request) -> RecordedDecision:
 
 @router.get(
     "/policy/decisions",
-    dependencies=[public("unguarded: back office, operator sign-in pending")],
+    dependencies=[backoffice()],
     tags=["policy"],
     summary="The decision log, newest first (cursor-paginated)",
     response_model=Page[RecordedDecision],
@@ -176,7 +177,7 @@ def get_decisions(
 
 @router.get(
     "/policy/decisions/{decision_id}",
-    dependencies=[public("unguarded: back office, operator sign-in pending")],
+    dependencies=[backoffice()],
     tags=["policy"],
     summary="One logged decision: why it was allowed or refused",
     response_model=RecordedDecision,

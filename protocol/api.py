@@ -15,7 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from kernel.access import public, signed
+from kernel.access import signed
+from kernel.backoffice import backoffice
 from kernel.database import from_db
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import InvalidCursor, problem_responses
@@ -200,7 +201,7 @@ def message_log_router(store: ProtocolStore) -> APIRouter:
 
     @router.get(
         "/transactions/{transaction_id}/messages",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         response_model=Page[LoggedMessage],
         summary="Every message of one transaction, inbound and outbound, oldest first",
         responses=problem_responses(400, 404, 422),

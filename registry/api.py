@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from kernel.access import public, requires
 from kernel.database import session_scope
 from kernel.pagination import Page, decode_cursor, encode_cursor
-from kernel.problems import problem_responses
+from kernel.problems import InvalidRequest, problem_responses
 from registry import service
 from registry.errors import ImportFormatError, ImportRejected, InvalidIdentifier
 from registry.identifiers import EntityType, parse_id
@@ -54,13 +54,16 @@ def _window(at: datetime | None, on: date | None) -> Window:
     """``at``: one instant; ``on``: the whole day in India Standard Time."""
     if at is not None and on is not None:
         raise InvalidIdentifier("ask about one instant (at) or one day (on), not both")
-    if on is not None:
-        start = datetime.combine(on, time(0), IST)
-        return Window(start, start + timedelta(days=1))
-    instant = at or datetime.now(IST)
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=IST)
-    return Window(instant, instant + timedelta(microseconds=1))
+    try:
+        if on is not None:
+            start = datetime.combine(on, time(0), IST)
+            return Window(start, start + timedelta(days=1))
+        instant = at or datetime.now(IST)
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=IST)
+        return Window(instant, instant + timedelta(microseconds=1))
+    except OverflowError:  # 0001-01-01 in IST is still year 0 in UTC
+        raise InvalidRequest("the day or instant falls outside the years 1-9999 in UTC") from None
 
 
 class IdentityPatch(BaseModel):

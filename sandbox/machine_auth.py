@@ -9,6 +9,7 @@ no request reaches the directory per call). A participant calling such a door us
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import UTC, datetime
 
 import httpx
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 
 from credentials.keys import KeyCustody
 from kernel.access import install_authenticator
+from kernel.backoffice import install_backoffice
 from kernel.tokens import TOKEN_PATH, AccessTokenVerifier, TokenClient, bearer_authenticator
 from registry.directory.keys import KeyLookup, Refusal
 from sandbox.onboarding import custody
@@ -55,6 +57,7 @@ def install_token_verification(app: FastAPI, plan: Plan, audience: str, keys: Ke
 
     verifier = AccessTokenVerifier(issuer=issuer, audience=audience, key_for=key_for)
     install_authenticator(app, bearer_authenticator(verifier))
+    install_backoffice(app, audience)  # its back office answers its own operators only
 
 
 _WORLD_CLIENTS: dict[tuple[str, str, str], TokenClient] = {}
@@ -70,3 +73,32 @@ def acting_as(plan: Plan, name: str, passphrase: str, audience: str) -> TokenCli
             plan, member, custody(plan, member, passphrase), audience
         )
     return _WORLD_CLIENTS[key]
+
+
+class BackOfficeAuth(httpx.Auth):
+    """``auth=`` for the orchestrator's client (``sandbox.usecases.World``): a request to
+    a member's port carries that member's own machine token (subject = the member, for
+    its own host), so the use cases reach each participant's back office as that
+    participant's own tooling (``kernel.backoffice``) without naming credentials.
+
+    A request that already carries an ``Authorization`` header (a Beckn signature, a
+    delivery token, another participant's token given with ``auth=``) is sent as it is;
+    the directory and the console are not back offices and get nothing added."""
+
+    def __init__(self, plan: Plan, passphrase: str) -> None:
+        self.plan = plan
+        self.passphrase = passphrase
+        self.by_port = {
+            m.port: m
+            for m in plan.members
+            if m.name != plan.directory.name and m.participant_type != "console"
+        }
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        member = self.by_port.get(request.url.port or 0)
+        if member is None or "authorization" in request.headers:
+            yield request
+            return
+        yield from acting_as(self.plan, member.name, self.passphrase, member.host).auth_flow(
+            request
+        )

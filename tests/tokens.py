@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Generator
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
 
 from kernel.access import install_authenticator
+from kernel.backoffice import install_backoffice
 from kernel.tokens import AccessTokenVerifier, bearer_authenticator, compact_jws
 
 ALL_REGISTRY = ("registry:read", "registry:write", "registry:personal", "ledger:read")
@@ -38,7 +41,10 @@ class TestIssuer:
         )
 
     def install(self, app: FastAPI, audience: str) -> None:
+        """Verify tokens for ``audience``, which also owns the app's back office
+        (``kernel.backoffice``), as ``install_static_verification`` does."""
         install_authenticator(app, bearer_authenticator(self.verifier(audience)))
+        install_backoffice(app, audience)
 
     def token(
         self,
@@ -74,4 +80,31 @@ def authorise_registry(app: FastAPI, client: Any, audience: str = "registry.test
     issuer = TestIssuer()
     issuer.install(app, audience)
     client.headers.update(issuer.headers(audience, ALL_REGISTRY))
+    return issuer
+
+
+class OwnToken(httpx.Auth):
+    """``client.auth``: the service's own machine token (subject = audience, so its own
+    back office, ``kernel.backoffice``) on every ``methods`` request that carries no
+    ``Authorization`` header of its own (a Beckn signature, another token): the tests
+    read a back office as the participant itself, and refusals stay as they were."""
+
+    def __init__(self, issuer: TestIssuer, audience: str, methods: tuple[str, ...] = ("GET",)):
+        self.issuer = issuer
+        self.audience = audience
+        self.methods = methods
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if request.method in self.methods and "authorization" not in request.headers:
+            token = self.issuer.token(audience=self.audience, scopes=(), subject=self.audience)
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+def own_back_office(app: FastAPI, client: Any, audience: str, **kw: Any) -> TestIssuer:
+    """Install token verification for ``audience`` (the owner) on ``app`` and make
+    ``client`` read its back office as the owner itself (:class:`OwnToken`)."""
+    issuer = TestIssuer()
+    issuer.install(app, audience)
+    client.auth = OwnToken(issuer, audience, **kw)
     return issuer

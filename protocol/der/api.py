@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from kernel.access import public
+from kernel.backoffice import backoffice
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from protocol.der.errors import ApplicationNotFound
 from protocol.der.service import history, summary
@@ -21,22 +21,28 @@ from protocol.der.store import DerStore
 def der_router(store: DerStore, prefix: str = "/der-onboarding") -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["DER onboarding"])
 
+    # The discom's back office; an applicant (the installer, by its own token or its
+    # operator through the console) may read its own rows (``requester`` = itself), and
+    # the console acting for a consumer that consumer's (``consumer`` = their id).
     @router.get("/applications", response_model=Page[dict[str, Any]],
-                dependencies=[public("unguarded: back office, operator sign-in pending")],
+                dependencies=[backoffice(mine="requester", consumer="consumer")],
                 summary="The queue: every application received, newest first")  # fmt: skip
     def queue(
         limit: int = Query(default=50, ge=1, le=500),
         cursor: str | None = Query(default=None, max_length=512),
+        requester: str | None = Query(default=None, max_length=255),
+        consumer: str | None = Query(default=None, max_length=40),
     ) -> Page[dict[str, Any]]:
-        decoded = decode_cursor(cursor, {}) if cursor else []
+        filters = {"requester": requester, "consumer": consumer}
+        decoded = decode_cursor(cursor, filters) if cursor else []
         after = str(decoded[0]) if decoded else None
-        rows = store.queue(after, limit)
-        next_cursor = encode_cursor([rows[-1].id], {}) if len(rows) == limit else None
+        rows = store.queue(after, limit, requester=requester, consumer=consumer)
+        next_cursor = encode_cursor([rows[-1].id], filters) if len(rows) == limit else None
         return Page[dict[str, Any]](items=[summary(r) for r in rows], next_cursor=next_cursor)
 
     @router.get(
         "/applications/{number}",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="One application, every revision",
     )
     def application(number: str) -> dict[str, Any]:

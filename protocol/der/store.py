@@ -120,12 +120,24 @@ class DerStore:
             )
             return session.exec(query).first()
 
-    def queue(self, after: str | None, limit: int) -> list[ApplicationRow]:
-        """Newest first: the discom's queue with its automatic verdicts."""
+    def queue(
+        self,
+        after: str | None,
+        limit: int,
+        *,
+        requester: str | None = None,
+        consumer: str | None = None,
+    ) -> list[ApplicationRow]:
+        """Newest first: the discom's queue with its automatic verdicts; ``requester`` and
+        ``consumer`` keep one applicant's (an installer's) or one consumer's rows."""
         with session_scope(self.engine) as session:
             query = select(ApplicationRow).order_by(col(ApplicationRow.id).desc()).limit(limit)
             if after is not None:
                 query = query.where(col(ApplicationRow.id) < after)
+            if requester is not None:
+                query = query.where(col(ApplicationRow.requester) == requester)
+            if consumer is not None:
+                query = query.where(col(ApplicationRow.consumer_id) == consumer)
             return list(session.exec(query))
 
     def record(

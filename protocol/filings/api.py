@@ -32,7 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from kernel.access import public, signed
+from kernel.access import signed
+from kernel.backoffice import backoffice
 from kernel.pagination import Page
 from kernel.problems import problem_responses
 from protocol.errors import (
@@ -248,7 +249,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.get(
         "",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="The inbox: filings received, oldest first",
         responses=problem_responses(400, 422),
     )
@@ -273,7 +274,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.get(
         "/{filing_id}",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="One filing, with the pack's decision",
         responses=problem_responses(404, 422),
     )
@@ -283,7 +284,7 @@ def router(inbox: Inbox) -> APIRouter:
 
     @api.get(
         "/{filing_id}/versions",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Every version of the filing's docket, first to newest",
         responses=problem_responses(404, 422),
     )

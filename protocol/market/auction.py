@@ -105,22 +105,34 @@ class Clearing:
 
 
 class OrderBook:
-    """The orders of every block, as the platform took them."""
+    """The open orders of every block, as the platform took them: a block's orders leave
+    the book when the block is taken for clearing (:meth:`take`)."""
 
     def __init__(self) -> None:
         self._orders: dict[Block, list[Order]] = defaultdict(list)
         self._ids: set[str] = set()
 
-    def add(self, order: Order) -> None:
+    def check(self, order: Order) -> None:
+        """Raise :class:`OrderRefused` if :meth:`add` would refuse ``order`` (the book is
+        not changed), so a caller can keep the order elsewhere before adding it."""
         if order.id in self._ids:
             raise OrderRefused(f"order {order.id} is already in the book")
-        for other in self._orders[order.block]:
+        for other in self._orders.get(order.block, ()):
             if other.party == order.party and other.side != order.side:
                 raise OrderRefused(
                     f"{order.party} already {other.side.lower()}s in block {order.block}"
                 )
+
+    def add(self, order: Order) -> None:
+        self.check(order)
         self._orders[order.block].append(order)
         self._ids.add(order.id)
+
+    def take(self, block: Block) -> list[Order]:
+        """Remove ``block``'s orders from the book and return them (to be cleared)."""
+        orders = self._orders.pop(block, [])
+        self._ids.difference_update(o.id for o in orders)
+        return orders
 
     def blocks(self) -> list[Block]:
         return sorted(self._orders)

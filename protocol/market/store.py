@@ -1,13 +1,19 @@
-"""The P2P market's records: what each block cleared and each party's settlement.
+"""The P2P market's records: its open orders, what each block cleared and each
+party's settlement.
 
-The order book itself lives in the platform's memory (open orders are not kept over a
-restart); what the platform decided from it is a record and is kept here, written
-once when it is decided and read as written afterwards:
+* ``market_order``: every order the platform took, with the exact bytes the prosumer
+  signed and the signature (so it can be verified again), written in the request that
+  answers 201: the open book is these rows with no ``cleared_block``, loaded again by
+  a restarted platform. Clearing marks them in the same transaction that writes the
+  block (below), and only if none is marked already: no order is cleared twice.
+
+What the platform decided from the book is a record too, written once when it is
+decided and read as written afterwards:
 
 * ``market_block``: one row per cleared block: the orders it was cleared from (bids
   and asks as the book held them), the uniform price and quantity, and every trade
-  with the policy decision on it. Clearing the same day again replaces the row (the
-  book may have taken more orders since); the ledger keeps what was recorded.
+  with the policy decision on it. A cleared block takes no more orders, so clearing
+  the same day again finds none of its orders open and leaves the row as it is.
 * ``market_statement``: one row per party (and per discom) per settled day: the
   statement exactly as the platform settled it from the ledger. Settling the day
   again replaces it and counts a new ``version`` (the discoms may have corrected
@@ -19,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, Index
+from sqlalchemy import JSON, Column, CursorResult, Engine, Index, LargeBinary, update
 from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, SQLModel, col, select
 
@@ -62,6 +68,29 @@ class StatementRow(MarketTable, table=True):
     settled_at: datetime = _ts()
 
 
+class OrderRow(MarketTable, table=True):
+    __tablename__ = "market_order"
+    __table_args__ = (Index("ix_market_order_open", "cleared_block", "day", "number"),)
+
+    id: str = Field(primary_key=True, max_length=64)  # the prosumer's own order id
+    holder: str = Field(max_length=300)  # the did:key that signed ``body``
+    party: str = Field(max_length=255)  # its registry id, as the book names it
+    side: str = Field(max_length=4)
+    day: str = Field(max_length=10)
+    number: int
+    quantity_kwh: str = Field(max_length=16)
+    price_inr_per_kwh: str = Field(max_length=16)
+    seq: int  # the platform's arrival order (time priority)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # as signed
+    signature: str = Field(max_length=200)
+    taken_at: datetime = _ts()
+    cleared_block: str | None = Field(default=None, max_length=20)  # None: open
+
+
+class OrdersAlreadyCleared(RuntimeError):
+    """A clearing tried to mark orders another clearing had marked (nothing written)."""
+
+
 def block_json(row: BlockRow) -> dict[str, Any]:
     return {
         "block": row.id,
@@ -92,6 +121,49 @@ class MarketStore:
     def keep_block(self, row: BlockRow) -> None:
         with session_scope(self.engine) as session:
             session.merge(row)
+
+    def take_order(self, row: OrderRow) -> OrderRow:
+        """Keep ``row`` unless its id is taken: then the row already kept is returned
+        (the caller tells a re-post of the same signed order from another one)."""
+        with session_scope(self.engine) as session:
+            kept = session.get(OrderRow, row.id)
+            if kept is not None:
+                return kept
+            session.add(row)
+        return row
+
+    def order(self, order_id: str) -> OrderRow | None:
+        with session_scope(self.engine) as session:
+            return session.get(OrderRow, order_id)
+
+    def open_orders(self) -> list[OrderRow]:
+        """The open book, in arrival order."""
+        with session_scope(self.engine) as session:
+            query = select(OrderRow).where(col(OrderRow.cleared_block).is_(None))
+            return list(session.exec(query.order_by(col(OrderRow.seq))))
+
+    def last_seq(self) -> int:
+        with session_scope(self.engine) as session:
+            query = select(OrderRow.seq).order_by(col(OrderRow.seq).desc()).limit(1)
+            return session.exec(query).first() or 0
+
+    def keep_clearing(self, rows: list[BlockRow], orders: dict[str, list[str]]) -> None:
+        """The cleared blocks and their orders (order ids by block id) marked cleared,
+        in one transaction; :class:`OrdersAlreadyCleared`, and nothing written, when any
+        of those orders is not open any more."""
+        with session_scope(self.engine) as session:
+            for block, ids in orders.items():
+                if not ids:
+                    continue
+                marked: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                    update(OrderRow)
+                    .where(col(OrderRow.id).in_(ids), col(OrderRow.cleared_block).is_(None))
+                    .values(cleared_block=block)
+                )
+                if marked.rowcount != len(set(ids)):
+                    raise OrdersAlreadyCleared(f"orders of {block} were cleared already")
+            for row in rows:
+                session.merge(row)
 
     def blocks(self, day: str, after: int | None, limit: int) -> list[BlockRow]:
         with session_scope(self.engine) as session:

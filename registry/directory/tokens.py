@@ -61,8 +61,10 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "third_party_app": ("registry:read",),
     "certifier": ("credentials:issue", "credentials:status"),
     # The consumers' front end acts for the person it signed in at the consent manager
-    # (docs/consent.md): the consumer routes only, and reads of the registry.
-    "console": ("consent:consumer", "registry:read", "ledger:read"),
+    # (docs/consent.md): the consumer routes only, and reads of the registry; and for
+    # the operator it signed in, that operator's own organisation's back office
+    # (kernel.backoffice: "backoffice" with X-On-Behalf-Of, docs/access.md).
+    "console": ("consent:consumer", "registry:read", "ledger:read", "backoffice"),
 }  # fmt: skip
 
 

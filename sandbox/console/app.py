@@ -34,7 +34,7 @@ from protocol.signing import CustodySigner
 from sandbox.console.pages import Console, router
 from sandbox.console.signin import install_signin, persona_pages
 from sandbox.console.signin_inbox import SandboxInbox
-from sandbox.console.sources import Participants
+from sandbox.console.sources import Participants, remember_signed_in
 from sandbox.console.wallet import Wallets
 from sandbox.participants.common import (
     ParticipantContext,
@@ -69,6 +69,7 @@ def create() -> FastAPI:
         dependencies=[
             requires("console", kinds=("consumer", "operator")),
             Depends(persona_pages),
+            Depends(remember_signed_in),  # whom the back-office calls act for
         ],
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

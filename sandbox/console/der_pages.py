@@ -129,9 +129,9 @@ def electricity_credential(console: Console, consumer: Persona) -> Any:
     if held is not None:
         return held
     wallet = console.wallets.wallet(consumer.key)
-    issued = console.net.post(
+    issued = console.net.office_post(  # the consumer's own, collected for their wallet
         consumer.member, "/back-office/passports",
-        {"consumerNumber": consumer.number, "holder": wallet.did},
+        {"consumerNumber": consumer.number, "holder": wallet.did}, for_consumer=consumer.number,
     )  # fmt: skip
     delivery = issued["delivery"]
     credential = console.net.get_url(
@@ -178,7 +178,7 @@ def _contract(attributes: Json) -> Json:
 
 def send(console: Console, discom: Member, attributes: Json) -> Json:
     """``confirm`` from the installer's BAP; the discom's decision from its on_confirm."""
-    sent: Json = console.net.post(INSTALLER, "/app/beckn/send", {
+    sent: Json = console.net.office_post(INSTALLER, "/app/beckn/send", {
         "action": "confirm", "url": discom.beckn_url, "receiver": discom.host,
         "networkId": DER_NETWORK, "domain": DER_ONBOARDING, "bppId": discom.host,
         "bppUri": discom.beckn_url, "message": {"contract": _contract(attributes)},
@@ -187,7 +187,9 @@ def send(console: Console, discom: Member, attributes: Json) -> Json:
         raise Upstream(discom.name, 502, f"the discom refused the application: {sent.get('error')}")
     deadline = time.monotonic() + ANSWER_WAIT
     while time.monotonic() < deadline:
-        got = console.net.get(INSTALLER, "/app/beckn/received", transactionId=sent["transactionId"])
+        got = console.net.office_get(
+            INSTALLER, "/app/beckn/received", transactionId=sent["transactionId"]
+        )
         answers = [i for i in got if i["action"] == "on_confirm"]
         if answers:
             decision: Json = answers[0]["document"]["message"]["contract"]["commitments"][0][
@@ -202,12 +204,17 @@ def _consumers(console: Console) -> list[Persona]:
     return [p for p in console.personas.values() if p.kind == "consumer"]
 
 
-def _queue(console: Console, discom: str) -> list[Json]:
-    """The discom's whole queue (newest first), as far back as the pages allow."""
+def _queue(
+    console: Console, discom: str, *, requester: str | None = None, consumer: str | None = None
+) -> list[Json]:
+    """The discom's whole queue (newest first), as far back as the pages allow; an
+    applicant's (``requester``) or a consumer's own rows only when given."""
     items: list[Json] = []
     cursor: str | None = None
     for _ in range(QUEUE_PAGES):
-        page = console.net.der_queue(discom, cursor, limit=100)
+        page = console.net.der_queue(
+            discom, cursor, limit=100, requester=requester, consumer=consumer
+        )
         items += page["items"]
         cursor = page.get("next_cursor")
         if not cursor:
@@ -229,7 +236,7 @@ def installer_home(request: Request) -> Response:
     applications: list[Json] = []
     try:
         for discom in console.plan.discoms():
-            for item in _queue(console, discom.name):
+            for item in _queue(console, discom.name, requester=me.host):
                 if item["requester"] == me.host:
                     applications.append({**item, "discom": discom.name,
                                          "failed": _failed(item["verdict"])})  # fmt: skip
@@ -350,7 +357,11 @@ def consumer_der(request: Request, key: str) -> Response:
         }
         return render(request, "consumer_der.html", data, persona=persona)
     try:
-        mine = [a for a in _queue(console, persona.member) if a["consumerId"] == consumer_id]
+        mine = [
+            a
+            for a in _queue(console, persona.member, consumer=consumer_id)
+            if a["consumerId"] == consumer_id
+        ]
     except Upstream as exc:
         return _error_page(request, exc, persona)
     credentials = [

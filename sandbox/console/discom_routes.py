@@ -4,7 +4,9 @@ curve (import and solar export, per 15-minute block) from the discom's head-end 
 It runs in the discom's process (``install_console_routes`` mounts it), reads the HES
 archive the discom already decoded and VEE-checked, and answers for the consumer's own
 meter only; it is the consumer's view of their own data, not a third party's fetch
-(that path goes through the consent gate).
+(that path goes through the consent gate). Personal data: it answers the discom's own
+back office, or the console acting for that very consumer (``X-On-Behalf-Of: consumer
+<number>``, kernel.backoffice), nobody else.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from adapters.errors import MeterDataNotAvailable
 from adapters.hes import HesArchive
 from adapters.synthetic import IST
-from kernel.access import public
+from kernel.backoffice import backoffice
 from sandbox.legacy import hes_window
 from sandbox.seed import discom_seed
 
@@ -28,7 +30,7 @@ def console_router(discom_code: str) -> APIRouter:
 
     @router.get(
         "/consumers/{number}/load-curve",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice(consumer="number")],
         summary="A consumer's import and export per block over one day of the HES export",
     )
     def load_curve(

@@ -290,8 +290,11 @@ def collect_credential(
     wallet = console.wallets.wallet(persona.key)
     path = "/back-office/passports" if kind == "passport" else "/back-office/digests"
     try:
-        issued = console.net.post(
-            persona.member, path, {"consumerNumber": persona.number, "holder": wallet.did}
+        issued = console.net.office_post(  # the discom's back office, for this consumer
+            persona.member,
+            path,
+            {"consumerNumber": persona.number, "holder": wallet.did},
+            for_consumer=persona.number,
         )
         delivery = issued["delivery"]
         credential = console.net.get_url(
@@ -376,9 +379,10 @@ def consumer_usage(
 ) -> Response:
     console, persona, consumer_id = _consumer(request, key)
     try:
-        curve = console.net.get(
+        curve = console.net.office_get(  # personal data: for this consumer only
             persona.member,
             f"/back-office/consumers/{persona.number}/load-curve",
+            for_consumer=persona.number,
             day=day.isoformat() if day else None,
         )
     except Upstream as exc:
@@ -709,7 +713,7 @@ def consumer_trades(request: Request, key: str) -> Response:
             }
         )
     try:
-        statements = console.net.statements(party=consumer_id)
+        statements = console.net.statements(consumer=consumer_id)
     except Upstream as exc:
         return _error_page(request, exc, persona)
     data = {

@@ -10,15 +10,28 @@ The consent manager's consumer routes answer only the consumer themself or a par
 holding ``consent:consumer``: the console calls them with its own machine token (``consent``,
 a :func:`sandbox.participants.common.machine_client` for the consent manager), acting for
 the person it signed in and only for that person's own persona (``sandbox.console.signin``).
+
+A participant's back office (``kernel.backoffice``) answers the console only for an
+operator of that participant: the console calls it with its own machine token for that
+participant (scope ``backoffice``) and ``X-On-Behalf-Of: operator <organisation>``, the
+organisation of the operator signed in on this request (:data:`SIGNED_IN`, set by
+:func:`remember_signed_in` on every page), so an operator of one participant is refused
+another's back office by the participant itself. The few doors that also serve a
+consumer's own data are called ``consumer=...`` (the load curve by consumer number, the
+platform's statements by registry id, a credential's status by the holder's DID).
 """
 
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
+from fastapi import Request
 
+from kernel.access import Principal, authenticate
+from kernel.backoffice import on_behalf_of
 from protocol.filings.client import signed_headers
 from protocol.signing import Signer
 from sandbox.machine_auth import acting_as
@@ -28,6 +41,15 @@ from sandbox.plan import AUTHORITY, SUBSCRIBERS, TRUST_REGISTRY, Member, Plan
 OUTAGE_SERVICE = "/outage-service"  # where a discom mounts its outage service
 
 Json = dict[str, Any]
+
+# The person signed in on the page being answered (its principal on the console).
+SIGNED_IN: ContextVar[Principal | None] = ContextVar("console_signed_in", default=None)
+
+
+async def remember_signed_in(request: Request) -> None:
+    """A page dependency (after sign-in's own): who the back-office calls act for. Async,
+    so the value set here is the one the page's worker thread sees (copied context)."""
+    SIGNED_IN.set(await authenticate(request))
 
 
 class Upstream(Exception):
@@ -87,6 +109,36 @@ class Participants:
 
     def get_url(self, who: str, url: str, **kwargs: Any) -> Any:
         return self._call(who, "GET", url, **kwargs)
+
+    # ------------------------------------------------------------------ back offices
+
+    def office(
+        self, name: str, method: str, path: str, *, for_consumer: str | None = None, **kwargs: Any
+    ) -> Any:
+        """``name``'s back office, with the console's machine token for it, acting for
+        the operator signed in (their organisation) or, given ``for_consumer``, for that
+        consumer (the door itself checks the consumer is the one it is asked about)."""
+        member = self.member(name)
+        if for_consumer is not None:
+            headers = on_behalf_of("consumer", for_consumer)
+        else:
+            who = SIGNED_IN.get()
+            if who is None or who.kind != "operator":
+                raise Upstream(name, 403, "a back office answers only its own operators")
+            headers = on_behalf_of("operator", self.member(who.organisation).host)
+        passphrase = ParticipantSettings().key_passphrase.get_secret_value()
+        auth = acting_as(self.plan, "console", passphrase, member.host)
+        return self._call(name, method, member.url + path, auth=auth, headers=headers, **kwargs)
+
+    def office_get(self, name: str, path: str, *, for_consumer: str | None = None,
+                   **params: Any) -> Any:  # fmt: skip
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self.office(name, "GET", path, for_consumer=for_consumer, params=clean)
+
+    def office_post(self, name: str, path: str, body: Any = None, *,
+                    for_consumer: str | None = None) -> Any:  # fmt: skip
+        kwargs: dict[str, Any] = {} if body is None else {"json": body}
+        return self.office(name, "POST", path, for_consumer=for_consumer, **kwargs)
 
     # ------------------------------------------------------------------ registry
 
@@ -185,8 +237,11 @@ class Participants:
 
     # ------------------------------------------------------------------ issuers, verifiers
 
-    def issued(self, issuer: str, credential_id: str) -> Json:
-        found: Json = self.get(issuer, f"/credentials/issued/{credential_id}")
+    def issued(self, issuer: str, credential_id: str, holder: str | None = None) -> Json:
+        """A credential's status at its issuer: for the issuer's operator, or (``holder``,
+        the wallet's DID) for the consumer holding it."""
+        found: Json = self.office_get(issuer, f"/credentials/issued/{credential_id}",
+                                      for_consumer=holder)  # fmt: skip
         return found
 
     def set_status(self, issuer: str, credential_id: str, status: str, reason: str) -> Json:
@@ -217,7 +272,7 @@ class Participants:
         items: list[Json] = []
         cursor: str | None = None
         while True:
-            page = self.get(
+            page = self.office_get(
                 name, f"/protocol/transactions/{transaction_id}/messages", cursor=cursor, limit=500
             )
             items += page["items"]
@@ -282,18 +337,18 @@ class Participants:
         items: list[Json] = []
         cursor: str | None = None
         while True:
-            page = self.get("regulator", "/filings", cursor=cursor, limit=200)
+            page = self.office_get("regulator", "/filings", cursor=cursor, limit=200)
             items += page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
                 return items
 
     def filing(self, filing_id: str) -> Json:
-        found: Json = self.get("regulator", f"/filings/{filing_id}")
+        found: Json = self.office_get("regulator", f"/filings/{filing_id}")
         return found
 
     def filing_versions(self, filing_id: str) -> list[Json]:
-        found: list[Json] = self.get("regulator", f"/filings/{filing_id}/versions")["items"]
+        found: list[Json] = self.office_get("regulator", f"/filings/{filing_id}/versions")["items"]
         return found
 
     def request_correction(self, filing_id: str, reasons: list[Json], signer: Signer) -> Json:
@@ -309,7 +364,7 @@ class Participants:
     # ------------------------------------------------------------------ outages
 
     def outages(self, discom: str) -> list[Json]:
-        found: list[Json] = self.get(discom, f"{OUTAGE_SERVICE}/outages")
+        found: list[Json] = self.office_get(discom, f"{OUTAGE_SERVICE}/outages")
         return found
 
     # ------------------------------------------------------------------ P2P platform
@@ -319,24 +374,29 @@ class Participants:
         items: list[Json] = []
         cursor: str | None = None
         while True:
-            page = self.get("p2p", "/platform/blocks", day=day, cursor=cursor, limit=96)
+            page = self.office_get("p2p", "/platform/blocks", day=day, cursor=cursor, limit=96)
             items += page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
                 return items
 
     def platform_block(self, day: str, number: int) -> Json:
-        found: Json = self.get("p2p", f"/platform/blocks/{day}/{number}")
+        found: Json = self.office_get("p2p", f"/platform/blocks/{day}/{number}")
         return found
 
-    def statements(self, day: str | None = None, party: str | None = None) -> list[Json]:
-        """Settlement statements as the platform stored them when it settled."""
+    def statements(
+        self, day: str | None = None, party: str | None = None, *, consumer: str | None = None
+    ) -> list[Json]:
+        """Settlement statements as the platform stored them when it settled: for its
+        operator, or (``consumer``, a registry id) that prosumer's own."""
         items: list[Json] = []
         cursor: str | None = None
+        party = consumer or party
         while True:
-            page = self.get(
-                "p2p", "/platform/statements", day=day, party=party, cursor=cursor, limit=500
-            )
+            page = self.office_get(
+                "p2p", "/platform/statements", for_consumer=consumer,
+                day=day, party=party, cursor=cursor, limit=500,
+            )  # fmt: skip
             items += page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
@@ -344,10 +404,23 @@ class Participants:
 
     # ------------------------------------------------------------------ DER onboarding
 
-    def der_queue(self, discom: str, cursor: str | None, limit: int = 25) -> Json:
-        page: Json = self.get(discom, "/der-onboarding/applications", cursor=cursor, limit=limit)
+    def der_queue(
+        self,
+        discom: str,
+        cursor: str | None,
+        limit: int = 25,
+        *,
+        requester: str | None = None,
+        consumer: str | None = None,
+    ) -> Json:
+        """The discom's queue: for its operator; an applicant's operator its own rows
+        (``requester`` = the applicant's host); a consumer theirs (``consumer``)."""
+        page: Json = self.office_get(
+            discom, "/der-onboarding/applications", for_consumer=consumer,
+            cursor=cursor, limit=limit, requester=requester, consumer=consumer,
+        )  # fmt: skip
         return page
 
     def der_application(self, discom: str, number: str) -> Json:
-        found: Json = self.get(discom, f"/der-onboarding/applications/{number}")
+        found: Json = self.office_get(discom, f"/der-onboarding/applications/{number}")
         return found

@@ -19,7 +19,7 @@ from adapters.synthetic import IST
 from protocol.signing import Signer
 from sandbox.console.i18n import LANGUAGES, language, translator
 from sandbox.console.personas import Persona, legacy_scheme, personas
-from sandbox.console.sources import Json, Participants, Upstream
+from sandbox.console.sources import SIGNED_IN, Json, Participants, Upstream
 from sandbox.console.wallet import Wallets
 from sandbox.plan import Plan
 
@@ -134,11 +134,16 @@ def _safe_next(target: str) -> str:
 
 
 def _held(console: Console, persona: Persona) -> list[Json]:
+    """The persona's wallet, each credential with its issuer's word on it: asked as the
+    issuer's own operator when one is signed in, else as the holder (the wallet's DID)."""
     out = []
+    who = SIGNED_IN.get()
     for n, item in enumerate(console.wallets.held(persona.key)):
         status: Json
+        own = who is not None and who.kind == "operator" and who.organisation == item["issuer"]
+        holder = None if own else console.wallets.wallet(persona.key).did
         try:
-            status = console.net.issued(item["issuer"], item["id"])
+            status = console.net.issued(item["issuer"], item["id"], holder)
         except Upstream as exc:
             status = {"status": "unknown", "reason": exc.detail}
         out.append({**item, "index": n, "issuer_status": status})

@@ -26,7 +26,7 @@ from consent.client import sign_request
 from consent.signatures import SigningIdentity
 from consent.slicing import fixed_duration
 from credentials.app import create_app
-from kernel.access import public
+from kernel.backoffice import backoffice
 from kernel.service import LazyApp
 from protocol.client import new_context
 from protocol.datasets import read_page_info
@@ -37,6 +37,7 @@ from protocol.sharing import DatasetPull
 from sandbox.participants.bank_tariff import tariff_router
 from sandbox.participants.common import (
     ParticipantContext,
+    accept_machine_tokens,
     add_lifespan,
     beckn_participant,
     identity_router,
@@ -202,7 +203,7 @@ def app_routes(
 
     @router.post(
         "/consent/requests",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Ask the consent manager for a consent",
     )
     def ask_consent(body: dict[str, Any]) -> JSONResponse:
@@ -215,7 +216,7 @@ def app_routes(
 
     @router.post(
         "/meter-data/pull",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Pull and verify a confirmed meter-data contract",
     )
     def pull_meter_data(body: Pull) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def app_routes(
 
     @router.post(
         "/beckn/send",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Sign and send one Beckn request as the bank",
     )
     def send(body: Send) -> dict[str, Any]:
@@ -246,7 +247,7 @@ def app_routes(
 
     @router.get(
         "/beckn/received",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Callbacks received, per transaction",
     )
     def received(transaction_id: str = Query(alias="transactionId")) -> list[dict[str, Any]]:
@@ -263,6 +264,7 @@ def create() -> FastAPI:
     app = create_app(settings)  # a verifier: no issuer of its own
     app.title = f"{me.title}: {me.host}"
     prepend_routes(app, identity_router(context))
+    accept_machine_tokens(app, context)  # its back end (/app) answers its own operators only
     http = httpx.Client(timeout=10)
     directory = httpx.Client(base_url=context.directory_url, timeout=10)
     consent_http = httpx.Client(base_url=context.plan.member("consent").url, timeout=10)

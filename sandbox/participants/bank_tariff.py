@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kernel.access import public
+from kernel.backoffice import backoffice
 from policy_packs.tariffs import Interval, TariffPolicy, compute_bill, kwh
 
 Received = Callable[[str], list[dict[str, Any]]]  # transactionId -> accepted callbacks
@@ -70,7 +70,7 @@ def tariff_router(received: Received) -> APIRouter:
 
     @router.post(
         "/tariffs/bill",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="A consumer's bill under a tariff received over Beckn",
     )
     def bill(body: BillRequest) -> dict[str, Any]:

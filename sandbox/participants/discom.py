@@ -15,7 +15,7 @@ Back office (the discom's own staff and consumer app call it):
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -33,7 +33,8 @@ from consent.provider import create_provider_app
 from consent.signatures import SigningIdentity
 from credentials.app import create_app
 from credentials.service import CredentialService
-from kernel.access import public
+from kernel.access import Principal
+from kernel.backoffice import BY_ROUTE, backoffice, check_consumer
 from kernel.migrations import upgrade
 from kernel.service import LazyApp
 from policy_packs import SHIPPED_KEYRING, SHIPPED_PACKS, EmbeddedEngine, FileKeyring, load_catalogue
@@ -163,22 +164,26 @@ def back_office(me: Member, seed: DiscomSeed, registry: Registry, archive: HesAr
 
     @router.post(
         "/passports",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
         status_code=201,
         summary="Issue a Consumer Energy Passport",
     )
-    def passport(ask: ConsumerAsk, request: Request) -> dict[str, Any]:
+    def passport(
+        ask: ConsumerAsk, request: Request, who: Annotated[Principal, backoffice(consumer=BY_ROUTE)]
+    ) -> dict[str, Any]:
+        check_consumer(who, ask.consumer_number)  # the discom's operator, or the consumer
         found = registry.consumer(ask.consumer_number)
         subject = passport_subject(me, seed, found, ask.holder)
         return issue(request, "ElectricityCredential", subject, 365)
 
     @router.post(
         "/digests",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
         status_code=201,
         summary="Issue a Consumer Meter Digest",
     )
-    def digest(ask: ConsumerAsk, request: Request) -> dict[str, Any]:
+    def digest(
+        ask: ConsumerAsk, request: Request, who: Annotated[Principal, backoffice(consumer=BY_ROUTE)]
+    ) -> dict[str, Any]:
+        check_consumer(who, ask.consumer_number)  # the discom's operator, or the consumer
         found = registry.consumer(ask.consumer_number)
         first, last = hes_window(datetime.now(IST).date())
         start = datetime(first.year, first.month, first.day, tzinfo=IST)

@@ -38,7 +38,7 @@ from sqlalchemy.pool import StaticPool
 
 from adapters.billing import FeederBilling, read_register
 from adapters.synthetic import IST
-from kernel.access import public
+from kernel.backoffice import backoffice
 from kernel.database import to_db
 from kernel.migrations import upgrade
 from protocol.filings.client import Receipt, file
@@ -355,7 +355,7 @@ def install(
 
     @router.post(
         "/filings",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="File the ARR (energy audit, sign, send, verify receipt)",
     )
     def submit(order: FilingOrder) -> dict[str, Any]:

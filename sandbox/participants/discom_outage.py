@@ -32,7 +32,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kernel.access import public
+from kernel.backoffice import backoffice
 from kernel.migrations import upgrade
 from protocol.outages.app import MIGRATIONS, OutageSettings
 from protocol.outages.app import create_app as create_outage_app
@@ -189,7 +189,7 @@ def scada_router(substation: Substation) -> APIRouter:
 
     @router.post(
         "/scenario",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Start the substation's RTU and the SCADA link at a date",
     )
     def scenario(body: ScenarioBody) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def scada_router(substation: Substation) -> APIRouter:
 
     @router.delete(
         "/scenario",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="End the scenario: the RTU stops, the clock is real",
     )
     def end() -> dict[str, Any]:
@@ -206,7 +206,7 @@ def scada_router(substation: Substation) -> APIRouter:
 
     @router.post(
         "/breaker",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Open (trip) or close a feeder breaker at the RTU",
     )
     def breaker(body: BreakerBody) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def scada_router(substation: Substation) -> APIRouter:
 
     @router.post(
         "/advance",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Move the scenario's time on",
     )
     def advance(body: AdvanceBody) -> dict[str, Any]:
@@ -222,7 +222,7 @@ def scada_router(substation: Substation) -> APIRouter:
 
     @router.get(
         "/state",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="The scenario's time, the link and the refusals so far",
     )
     def state() -> dict[str, Any]:

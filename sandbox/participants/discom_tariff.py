@@ -40,6 +40,7 @@ from adapters.errors import MeterDataNotAvailable
 from adapters.hes import HesArchive
 from adapters.synthetic import IST
 from kernel.access import public
+from kernel.backoffice import backoffice
 from policy_packs.tariffs import (
     EnergySlab,
     FixedCharge,
@@ -439,7 +440,7 @@ def bills_router(desk: TariffDesk, code: str, archive: HesArchive, registry: htt
 
     @router.post(
         "/back-office/tariff-bills",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="The discom's own bill for a consumer",
     )
     def bill(ask: BillAsk) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Query
 from sqlalchemy import Engine
 
-from kernel.access import public
+from kernel.backoffice import backoffice
 from protocol.envelope import Context
 from protocol.outages.beckn import STEP, OutageNoticeRefused, check_outage_notice, notices_in
 from protocol.participant import BecknParticipant
@@ -75,7 +75,7 @@ def inbox_router(inbox: OutageInbox, prefix: str) -> APIRouter:
 
     @router.get(
         "/outages/received",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Outage notices received over Beckn, verified",
     )
     def received(

@@ -27,11 +27,12 @@ Platform API (the prosumers' app and the platform's operator call it):
 
 The platform's subscriber record is a BAP: in the sandbox it is the caller of every
 P2P exchange (DEG's seller platform telling the seller discom), and no buyer app of
-another platform calls it. The order book and the onboarded prosumers live in
-memory: a restarted platform keeps its ledger entries and issued permissions, not
-its open orders. What it cleared (each block with the orders it was cleared from) and
-the statements it settled are records in its database, read back as written by
-``GET /platform/blocks`` and ``/platform/statements`` (:mod:`p2p_views`).
+another platform calls it. The onboarded prosumers live in memory: a restarted
+platform keeps its ledger entries and issued permissions, and its open orders (each
+kept as signed before the 201, :mod:`p2p_book`), not its prosumers. What it cleared
+(each block with the orders it was cleared from) and the statements it settled are
+records in its database, read back as written by ``GET /platform/blocks`` and
+``/platform/statements`` (:mod:`p2p_views`).
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ from credentials.did import parse_multibase_key
 from credentials.keys import InvalidPublicKey, KeyAlgorithm
 from credentials.service import CredentialService
 from credentials.verify import PresentationVerdict
-from kernel.access import public, signed
+from kernel.access import signed
+from kernel.backoffice import backoffice
 from kernel.problems import Problem
 from kernel.service import LazyApp
 from protocol.client import new_context
-from protocol.market.auction import Block, Order, OrderBook, OrderRefused, Side, Trade
+from protocol.market.auction import Block, Order, OrderRefused, Side, Trade, clear_block
 from protocol.market.messages import ContractTrade, Party, revenue_flows, trade_contract
 from protocol.market.settlement import Metered, Statement, settle
 from protocol.participant import BecknParticipant
@@ -82,6 +84,7 @@ from sandbox.participants.common import (
     machine_client,
 )
 from sandbox.participants.discom_p2p import PREFIX as DISCOM_P2P
+from sandbox.participants.p2p_book import OpenBook
 from sandbox.participants.p2p_der import export_terms, registry_problems, verified_ders
 from sandbox.participants.p2p_views import Records, install_platform_views, platform_records
 from sandbox.plan import BECKN_KEY, P2P_NETWORK, Member, Plan
@@ -223,12 +226,11 @@ def block_start(block: Block) -> datetime:
 
 @dataclass
 class Market:
-    """The platform's state: its prosumers, its book, what it cleared and refused."""
+    """The platform's state: its prosumers, the rule that decided each trade (its book
+    is :class:`OpenBook`, kept in its database)."""
 
     prosumers: dict[str, Prosumer] = field(default_factory=dict)  # by holder DID
     by_customer: dict[str, Prosumer] = field(default_factory=dict)
-    book: OrderBook = field(default_factory=OrderBook)
-    seq: int = 0
     policy: dict[str, tuple[str, str]] = field(default_factory=dict)  # trade id -> rule
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -274,6 +276,7 @@ class Platform:
                                 lambda m: context.custody.sign(BECKN_KEY, m))  # fmt: skip
         self.ledger = LedgerClient(registry, signer)
         self.market = Market()
+        self.book = OpenBook(records)  # the open orders, kept; loaded again on start
         self.records = records  # what it cleared and settled, kept (p2p_views)
 
     # -------------------------------------------------------------- onboarding
@@ -336,22 +339,26 @@ class Platform:
 
     def order(self, body: OrderIn, raw: bytes, signature: str | None) -> dict[str, Any]:
         """Take an order signed by the prosumer's own wallet key (its did:key) over the
-        exact body: nobody else can trade in its name. A replayed order is refused by the
-        book (its id is taken)."""
+        exact body: nobody else can trade in its name. It is kept before the 201; a
+        re-post of the same signed order is answered as the first time, another order
+        under a taken id is refused (:class:`p2p_book.OpenBook`)."""
         if not holder_signed(body.holder, raw, signature):
             raise OrderSignatureInvalid(f"the order is not signed by {body.holder}'s key")
-        with self.market.lock:
-            prosumer = self.market.prosumers.get(body.holder)
+        assert signature is not None
+
+        def make(seq: int) -> Order:
+            with self.market.lock:
+                prosumer = self.market.prosumers.get(body.holder)
             if prosumer is None:
                 raise NotOnboarded(f"{body.holder} holds no trading permission of ours")
-            self.market.seq += 1
-            try:
-                order = Order(body.id, prosumer.customer, body.side, Block(body.day, body.block),
-                              Decimal(body.quantity_kwh), Decimal(body.price_inr_per_kwh),
-                              self.market.seq)  # fmt: skip
-                self.market.book.add(order)
-            except OrderRefused as exc:
-                raise OrderNotTaken(str(exc)) from exc
+            return Order(body.id, prosumer.customer, body.side, Block(body.day, body.block),
+                         Decimal(body.quantity_kwh), Decimal(body.price_inr_per_kwh),
+                         seq)  # fmt: skip
+
+        try:
+            order = self.book.take(body.id, make, body.holder, raw, signature)
+        except OrderRefused as exc:
+            raise OrderNotTaken(str(exc)) from exc
         return {"id": order.id, "block": str(order.block), "seq": order.seq}
 
     # -------------------------------------------------------------- clearing
@@ -382,9 +389,19 @@ class Platform:
         return url, f"data.{package}.{DOMAIN}.decision"
 
     def clear(self, day: date) -> dict[str, Any]:
-        with self.market.lock:
-            clearings = [c for c in self.market.book.clear() if c.block.day == day]
-            books = {c.block: self.market.book.orders(c.block) for c in clearings}
+        """Clear the day's open orders (once: :class:`p2p_book.OpenBook`); back into the
+        book if anything fails before the clearing is recorded."""
+        books = self.book.clearing(day)
+        try:
+            result = self._clear(day, books)
+            self.book.cleared(result, books)
+        except BaseException as exc:
+            self.book.put_back(books, exc)
+            raise
+        return result
+
+    def _clear(self, day: date, books: dict[Block, list[Order]]) -> dict[str, Any]:
+        clearings = [clear_block(block, orders) for block, orders in sorted(books.items())]
         blocks: list[dict[str, Any]] = []
         recorded = refused = 0
         for clearing in clearings:
@@ -427,10 +444,8 @@ class Platform:
                 else str(clearing.price_inr_per_kwh),
                 "quantity_kwh": str(clearing.quantity_kwh), "trades": entries,
             })  # fmt: skip
-        result = {"day": day.isoformat(), "blocks": blocks, "recorded": recorded,
-                  "refused": refused}  # fmt: skip
-        self.records.cleared(result, books)
-        return result
+        return {"day": day.isoformat(), "blocks": blocks, "recorded": recorded,
+                "refused": refused}  # fmt: skip
 
     # -------------------------------------------------------------- delivery, settlement
 
@@ -600,7 +615,7 @@ def platform_router(platform: Platform) -> APIRouter:
 
     @router.post(
         "/clearing",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Clear every block of a day; policy; ledger",
     )
     def clearing(body: Day) -> dict[str, Any]:
@@ -608,7 +623,7 @@ def platform_router(platform: Platform) -> APIRouter:
 
     @router.post(
         "/settlement",
-        dependencies=[public("unguarded: back office, operator sign-in pending")],
+        dependencies=[backoffice()],
         summary="Delivery from the discoms (Beckn), then settlement",
     )
     def settlement(body: Day) -> dict[str, Any]:
@@ -634,7 +649,7 @@ def create() -> FastAPI:
     registry = machine_client(context, context.directory_url, context.plan.directory.host)
     platform = Platform(context, beckn, inbox, registry, regulator, records)  # ledger reads
     app.include_router(platform_router(platform))
-    install_platform_views(app, records, platform.market)
+    install_platform_views(app, records, platform.book)
     accept_machine_tokens(app, context)  # its issuer's doors need a machine token
 
     def stop() -> None:

@@ -11,9 +11,9 @@ and the settlement statements, for the platform's operator and the console.
 
 Clearings and statements are records (:mod:`protocol.market.store`), written by the
 platform when it clears and settles (:class:`Records`) and read here as written: a
-read recomputes nothing, and a restarted platform still shows them. Open orders live
-in the platform's memory only (the book is not persisted), so an uncleared block is
-gone after a restart, as the platform's own docstring says.
+read recomputes nothing, and a restarted platform still shows them. Open orders are
+kept too (:class:`Records` writes each as it is taken, :mod:`p2p_book` loads them
+again on start), so an uncleared block is still there after a restart.
 """
 
 from __future__ import annotations
@@ -27,19 +27,21 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, FastAPI, Path, Query
 
 from adapters.synthetic import IST
-from kernel.access import public
+from kernel.backoffice import backoffice
 from kernel.database import to_db
 from kernel.migrations import upgrade
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import Problem
 from protocol.market.auction import Block, Order, OrderBook, Side
 from protocol.market.curves import curves
-from protocol.market.store import BlockRow, MarketStore, block_json, statement_json
+from protocol.market.store import BlockRow, MarketStore, OrderRow, block_json, statement_json
 
 MIGRATIONS = "protocol.market:migrations"
-# The platform's operator desk reads these (prosumers named by registry id only); the
-# wording is issue 15's marker for back-office routes that await operator sign-in.
-READ_ACCESS = public("unguarded: back office, operator sign-in pending")
+# The platform's operator desk reads these (prosumers named by registry id only): the
+# platform's own back office (kernel.backoffice); a prosumer's own statements also
+# answer the console acting for that prosumer (``party`` = their registry id).
+READ_ACCESS = backoffice()
+OWN_STATEMENTS = backoffice(consumer="party")
 
 
 class BlockNotFound(Problem):
@@ -80,6 +82,12 @@ def order_of(row: Mapping[str, Any], block: Block) -> Order:
     )
 
 
+def _order_of_row(row: OrderRow) -> Order:
+    block = Block(date.fromisoformat(row.day), row.number)
+    return order_of(row.model_dump(include={"id", "party", "side", "quantity_kwh",
+                                            "price_inr_per_kwh", "seq"}), block)  # fmt: skip
+
+
 def block_start(block: Block) -> datetime:
     midnight = datetime(block.day.year, block.day.month, block.day.day, tzinfo=IST)
     return midnight + timedelta(minutes=15 * (block.number - 1))
@@ -91,14 +99,52 @@ class Records:
     def __init__(self, store: MarketStore) -> None:
         self.store = store
 
+    def take_order(self, order: Order, holder: str, body: bytes, signature: str) -> None:
+        """Keep an order the platform takes, with the bytes ``holder`` signed."""
+        self.store.take_order(
+            OrderRow(
+                id=order.id,
+                holder=holder,
+                party=order.party,
+                side=order.side.value,
+                day=order.block.day.isoformat(),
+                number=order.block.number,
+                quantity_kwh=str(order.quantity_kwh),
+                price_inr_per_kwh=str(order.price_inr_per_kwh),
+                seq=order.seq,
+                body=body,
+                signature=signature,
+                taken_at=to_db(datetime.now(UTC)),
+            )
+        )
+
+    def known(self, order_id: str) -> tuple[Order, bytes] | None:
+        """The order kept under ``order_id`` (open or cleared) and the bytes signed."""
+        row = self.store.order(order_id)
+        return None if row is None else (_order_of_row(row), row.body)
+
+    def open_orders(self) -> list[Order]:
+        return [_order_of_row(row) for row in self.store.open_orders()]
+
+    def last_seq(self) -> int:
+        return self.store.last_seq()
+
+    def is_cleared(self, block: Block) -> bool:
+        return self.store.block(str(block)) is not None
+
     def cleared(self, result: Mapping[str, Any], books: Mapping[Block, Iterable[Order]]) -> None:
         """Keep each block of a clearing result (``Platform.clear``'s answer) with the
-        orders it was cleared from."""
+        orders it was cleared from, and mark those orders cleared, in one transaction
+        (:class:`protocol.market.store.OrdersAlreadyCleared` if one was already)."""
         now = datetime.now(UTC)
+        rows: list[BlockRow] = []
+        marked: dict[str, list[str]] = {}
         for entry in result["blocks"]:
             day, number = str(entry["block"]).split("#")
             block = Block(date.fromisoformat(day), int(number))
-            self.store.keep_block(
+            orders = list(books.get(block, ()))
+            marked[str(block)] = [o.id for o in orders]
+            rows.append(
                 BlockRow(
                     id=str(block),
                     day=day,
@@ -106,11 +152,12 @@ class Records:
                     start=to_db(block_start(block)),
                     price_inr_per_kwh=entry["price_inr_per_kwh"],
                     quantity_kwh=str(entry["quantity_kwh"]),
-                    orders=[order_json(o) for o in books.get(block, ())],
+                    orders=[order_json(o) for o in orders],
                     trades=list(entry["trades"]),
                     cleared_at=to_db(now),
                 )
             )
+        self.store.keep_clearing(rows, marked)
 
     def settled(self, day: date, statements: list[dict[str, Any]]) -> None:
         self.store.keep_statements(day.isoformat(), statements, datetime.now(UTC))
@@ -218,7 +265,7 @@ def views_router(records: Records, market: LiveMarket) -> APIRouter:
     @router.get(
         "/statements",
         response_model=Page[dict[str, Any]],
-        dependencies=[READ_ACCESS],
+        dependencies=[OWN_STATEMENTS],
         summary="Settlement statements as the platform settled them (per party, per day)",
     )
     def statements(

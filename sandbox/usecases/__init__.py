@@ -100,6 +100,17 @@ class World:
     shared: dict[str, object] = field(default_factory=dict)  # what later use cases reuse
     recorded: int = 0
 
+    def __post_init__(self) -> None:
+        # The orchestrator holds the run's keys and acts as each participant's own back
+        # office (kernel.backoffice): a request to a member's port carries its token.
+        from sandbox.machine_auth import BackOfficeAuth
+
+        if isinstance(self.http.auth, httpx.Auth) and not isinstance(
+            self.http.auth, BackOfficeAuth
+        ):
+            return  # the caller chose its own credentials
+        self.http.auth = BackOfficeAuth(self.plan, self.passphrase)
+
     def url(self, name: str) -> str:
         return self.plan.member(name).url
 

@@ -174,6 +174,12 @@ class ConsentNetwork:
     def manager(self) -> Any:
         return self.cm_app.state.manager
 
+    def audit_check(self) -> dict[str, Any]:
+        """The audit chain's check, asked by the manager's own tooling (its back office)."""
+        own = self.issuer.headers(CM, (), subject=CM)
+        report: dict[str, Any] = self.cm_http.get("/consent/audit/verify", headers=own).json()
+        return report
+
     def signed(
         self, identity: SigningIdentity, payload: dict[str, Any], typ: str
     ) -> tuple[bytes, dict[str, str]]:

@@ -226,7 +226,7 @@ def test_a_tampered_audit_entry_is_detected_and_named(network):
             text("UPDATE consent_audit SET actor = :a WHERE seq = :s"),
             {"a": LENDER, "s": target},
         )
-    report = network.cm_http.get("/consent/audit/verify").json()
+    report = network.audit_check()
     assert report["ok"] is False, report
     assert report["first_bad_seq"] == target, report
     # The command line says the same and fails.

@@ -109,7 +109,7 @@ def test_request_narrow_approve_fetch_revoke_refuse_and_audit(network):
     assert b'"REVOKED"' in to_discom[1]
 
     # 7. The audit chain verifies and tells the story, including who accessed what.
-    report = network.cm_http.get("/consent/audit/verify").json()
+    report = network.audit_check()
     assert report["ok"] is True, report
     trail = network.consumer_http.get(f"/consumers/{network.consumer}/audit").json()
     story = [e["kind"] for e in trail if e["consent_id"] == consent_id]

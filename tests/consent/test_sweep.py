@@ -68,7 +68,7 @@ def test_the_sweep_expires_due_consents_with_audit_and_erase_notices(
     assert (DISCOM, "CONSENT_STATUS_CHANGED", "EXPIRED") in kinds
     # A request that was never approved holds no data: no erase notice for it.
     assert "ERASE_DATA" not in {n.kind for n in network.manager.notifications(pending)}
-    assert network.cm_http.get("/consent/audit/verify").json()["ok"] is True
+    assert network.audit_check()["ok"] is True
 
     again = CliRunner().invoke(ies, ["consent", "sweep", "--database-url", url])
     assert again.exit_code == 0, again.output

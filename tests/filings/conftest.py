@@ -25,6 +25,7 @@ from protocol.filings.client import signed_headers
 from protocol.filings.models import PackDecision, RuleCited
 from protocol.signing import parse_signature
 from registry.directory.keys import Membership, Refusal, RefusalReason, SigningKey
+from tests.tokens import own_back_office
 
 NOW = datetime.now(UTC)
 MH, KA, STRANGER, COMMISSION = (
@@ -181,4 +182,5 @@ def inbox_app(make_database: Callable[..., str]) -> Any:
 @pytest.fixture
 def filer(inbox_app: Any) -> Any:
     with TestClient(inbox_app) as client:
+        own_back_office(inbox_app, client, "regulator.test")  # reads as the commission
         yield Filer(client, inbox_app.state.directory, shipped_packs())

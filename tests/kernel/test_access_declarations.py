@@ -48,12 +48,16 @@ def _build(plan: Plan, name: str, monkeypatch: pytest.MonkeyPatch, tmp: Path) ->
 
 
 def undeclared(app: FastAPI) -> list[str]:
-    """``METHODS path: n declarations`` for every route without exactly one."""
+    """``METHODS path: n declarations`` for every route without exactly one, and every
+    route still declared open as "unguarded" (issue 15: a door awaiting its guard is
+    not a decision to leave it open)."""
     wrong = []
     for methods, path, found in declared_routes(app):
         if len(found) != 1:
             kinds = ", ".join(f"{d.kind}({d.value})" for d in found) or "none"
             wrong.append(f"{methods} {path}: {kinds}")
+        elif found[0].kind == "public" and found[0].value.lower().startswith("unguarded"):
+            wrong.append(f"{methods} {path}: still unguarded ({found[0].value})")
     return wrong
 
 
@@ -85,4 +89,12 @@ def test_the_walk_catches_an_undeclared_route() -> None:
     def _twice() -> dict[str, Any]:
         return {}
 
-    assert sorted(undeclared(app)) == ["GET /open: none", "GET /twice: public(a), requires(x:y)"]
+    @app.get("/later", dependencies=[public("unguarded: back office, sign-in pending")])
+    def _later() -> dict[str, Any]:
+        return {}
+
+    assert sorted(undeclared(app)) == [
+        "GET /later: still unguarded (unguarded: back office, sign-in pending)",
+        "GET /open: none",
+        "GET /twice: public(a), requires(x:y)",
+    ]

@@ -13,11 +13,14 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kernel.access import Principal, install_authenticator
+from kernel.backoffice import install_backoffice
 from kernel.database import create_db_engine
 from kernel.service import install_problem_handlers
-from protocol.market.auction import Block, Order, OrderBook, Side, clear_block
+from protocol.market.auction import Block, Order, Side, clear_block
 from protocol.market.curves import curves
 from protocol.market.store import MarketStore
+from sandbox.participants.p2p_book import OpenBook
 from sandbox.participants.p2p_views import MIGRATIONS, Records, install_platform_views
 
 DAY = date(2026, 11, 20)
@@ -73,30 +76,33 @@ def test_the_curves_cross_where_the_auction_clears(rows: list[tuple[Side, Decima
         assert d < s
 
 
-class _Market:
-    def __init__(self) -> None:
-        import threading
-
-        self.book = OrderBook()
-        self.lock = threading.Lock()
+def _take(market: OpenBook, order: Order) -> None:
+    """Taken as the platform takes a prosumer's order (here unsigned: the records keep
+    what they are given; tests/market/test_order_book.py signs them)."""
+    market.take(order.id, lambda _seq: order, "did:key:z", order.id.encode(), "-")
 
 
-def _platform(url: str) -> tuple[TestClient, Records, _Market]:
+def _platform(url: str) -> tuple[TestClient, Records, OpenBook]:
     from kernel.migrations import upgrade
 
     engine = create_db_engine(url)
     upgrade(engine, MIGRATIONS)  # already at head: a restarted platform's upgrade
     records = Records(MarketStore(engine))
-    market = _Market()
+    market = OpenBook(records)
     app = FastAPI()
     install_problem_handlers(app)
     install_platform_views(app, records, market)
-    return TestClient(app), records, market
+    # The read side is the platform's back office (kernel.backoffice): its own tool reads.
+    owner = "p2p.example"
+    tool = Principal(kind="participant", subject=owner, organisation=owner)
+    install_backoffice(app, owner)
+    install_authenticator(app, lambda r: tool if r.headers.get("authorization") else None)
+    return TestClient(app, headers={"authorization": "Bearer the platform's tool"}), records, market
 
 
-def _clear(market: _Market, records: Records) -> dict[str, Any]:
-    clearings = market.book.clear()
-    books = {c.block: market.book.orders(c.block) for c in clearings}
+def _clear(market: OpenBook, records: Records) -> dict[str, Any]:
+    books = market.clearing(DAY)
+    clearings = [clear_block(b, orders) for b, orders in sorted(books.items())]
     result = {
         "day": DAY.isoformat(),
         "blocks": [
@@ -113,7 +119,7 @@ def _clear(market: _Market, records: Records) -> dict[str, Any]:
             for c in clearings
         ],
     }
-    records.cleared(result, books)
+    market.cleared(result, books)
     return result
 
 
@@ -123,8 +129,8 @@ def test_cleared_blocks_and_statements_are_kept_and_survive_a_restart(make_datab
     for n, (side, kwh, price) in enumerate(
         [(Side.SELL, "2", "5.00"), (Side.BUY, "1.5", "7.00"), (Side.BUY, "1", "4.00")]
     ):
-        market.book.add(Order(f"o{n}", f"p{n}", side, BLOCK, Decimal(kwh), Decimal(price), n))
-    market.book.add(Order("late", "p9", Side.SELL, Block(DAY, 46), Decimal(1), Decimal(3), 9))
+        _take(market, Order(f"o{n}", f"p{n}", side, BLOCK, Decimal(kwh), Decimal(price), n))
+    _take(market, Order("late", "p9", Side.SELL, Block(DAY, 46), Decimal(1), Decimal(3), 9))
     open_only = client.get("/platform/blocks", params={"day": DAY.isoformat()}).json()
     assert [(b["number"], b["status"]) for b in open_only["items"]] == [(45, "open"), (46, "open")]
 
@@ -134,7 +140,7 @@ def test_cleared_blocks_and_statements_are_kept_and_survive_a_restart(make_datab
         {"party": "p1", "discom": "d.example", "netInr": "-8.25", "lines": []},
         {"party": "d.example", "discom": None, "netInr": "0.00", "lines": []},
     ])  # fmt: skip
-    market.book.add(Order("open", "p8", Side.BUY, Block(DAY, 47), Decimal(1), Decimal(3), 10))
+    _take(market, Order("open", "p8", Side.BUY, Block(DAY, 47), Decimal(1), Decimal(3), 10))
     assert client.get(f"/platform/blocks/{DAY.isoformat()}/47").json()["status"] == "open"
     block = client.get(f"/platform/blocks/{DAY.isoformat()}/45").json()
     assert block["status"] == "cleared"
@@ -147,14 +153,16 @@ def test_cleared_blocks_and_statements_are_kept_and_survive_a_restart(make_datab
         "supply_inr_per_kwh": ["5.00", "5.00", "5.00", None],
     }
 
-    # A new process on the same database: the records are there, the open book is not.
+    # A new process on the same database: the records are there, and the open book.
     client, _records, _market = _platform(url)
     page = client.get("/platform/blocks", params={"day": DAY.isoformat(), "limit": 1}).json()
     assert [b["number"] for b in page["items"]] == [45]
     assert page["items"][0]["price_inr_per_kwh"] == "6.00"
     unmatched = client.get(f"/platform/blocks/{DAY.isoformat()}/46").json()
     assert (unmatched["status"], unmatched["price_inr_per_kwh"]) == ("cleared", None)
-    assert client.get(f"/platform/blocks/{DAY.isoformat()}/47").status_code == 404
+    kept = client.get(f"/platform/blocks/{DAY.isoformat()}/47").json()
+    assert (kept["status"], [o["id"] for o in kept["bids"]]) == ("open", ["open"])
+    assert client.get(f"/platform/blocks/{DAY.isoformat()}/48").status_code == 404
     first = client.get("/platform/statements", params={"day": DAY.isoformat(), "limit": 2}).json()
     rest = client.get(
         "/platform/statements",

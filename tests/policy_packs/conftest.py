@@ -80,10 +80,13 @@ def policy_app(make_database, catalogue, engine) -> Iterator[FastAPI]:
 @pytest.fixture
 def client(policy_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(policy_app) as test_client:
-        # A platform's machine token: logging a decision needs policy:evaluate (issue 15).
+        # The regulator's own tooling: logging a decision needs policy:evaluate, reading
+        # the decision log is the regulator's back office (issue 15).
         token = policy_app.state.test_token_issuer = TestIssuer()
         token.install(policy_app, "regulator.test")
-        test_client.headers.update(token.headers("regulator.test", ["policy:evaluate"]))
+        test_client.headers.update(
+            token.headers("regulator.test", ["policy:evaluate"], subject="regulator.test")
+        )
         yield test_client
 
 

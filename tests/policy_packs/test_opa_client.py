@@ -71,7 +71,10 @@ def test_the_service_decides_through_opa_when_ies_opa_url_is_set(live_server, ma
     token = TestIssuer()
     token.install(app, "regulator.test")
     with TestClient(app) as client:
-        client.headers.update(token.headers("regulator.test", ["policy:evaluate"]))
+        # the regulator's own tooling: it logs, and reads its decision log (its back office)
+        client.headers.update(
+            token.headers("regulator.test", ["policy:evaluate"], subject="regulator.test")
+        )
         decided = client.post("/policy/decisions", json=body).json()
         logged = client.get(f"/policy/decisions/{decided['id']}").json()
     app.state.engine.dispose()

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from protocol.client import new_context
 from protocol.gateway import DirectorySubscribers, Gateway
 from protocol.store import OutboxRow
+from tests.tokens import TestIssuer
 
 from .conftest import DOMAIN, NETWORK, serve_on, wait_for
 from .test_receiver import STATUS_MESSAGE, status_document
@@ -130,23 +131,30 @@ def test_discover_is_broadcast_by_the_gateway_and_answered_by_each_bpp(network, 
     assert bpp_nodes[2].received == []
     assert bpp_nodes[3].received == []
 
-    # The message log, per transaction, with cursor pagination.
+    # The message log, per transaction, with cursor pagination: the BAP's back office,
+    # read by its own tooling (kernel.backoffice); anyone else is refused.
     transaction = sent.prepared.context.transaction_id
+    tokens = TestIssuer()
+    tokens.install(bap_node.app, bap.subscriber_id)
+    own = tokens.headers(bap.subscriber_id, (), subject=bap.subscriber_id)
     with serve_on(bap_node.app, bap.port) as base:
-        first = httpx.get(
-            f"{base}/protocol/transactions/{transaction}/messages", params={"limit": 2}
-        )
+        log = f"{base}/protocol/transactions/{transaction}/messages"
+        assert httpx.get(log).status_code == 401
+        other = tokens.headers(bap.subscriber_id, (), subject=gw.subscriber_id)
+        assert httpx.get(log, headers=other).status_code == 403
+        first = httpx.get(log, params={"limit": 2}, headers=own)
         assert first.status_code == 200, first.text
         page = first.json()
         assert [m["action"] for m in page["items"]] == ["discover", "on_discover"]
         rest = httpx.get(
             f"{base}/protocol/transactions/{transaction}/messages",
             params={"limit": 2, "cursor": page["next_cursor"]},
+            headers=own,
         ).json()
         assert [m["action"] for m in rest["items"]] == ["on_discover"]
         assert rest["next_cursor"] is None
         assert all(
             m["verdict"] == "ACK" and m["digest"].startswith("BLAKE-512=") for m in page["items"]
         )
-        missing = httpx.get(f"{base}/protocol/transactions/nope/messages")
+        missing = httpx.get(f"{base}/protocol/transactions/nope/messages", headers=own)
         assert missing.status_code == 404

@@ -160,3 +160,11 @@ def test_one_consumer_number_may_name_the_holder_and_the_connection(client):
         409,
         "duplicate-legacy-id",
     )
+
+
+def test_a_day_at_the_edge_of_the_calendar_is_refused_not_a_500(client):
+    # Found by the OpenAPI fuzzer: 0001-01-01 in India is still year 0 in UTC.
+    feeder = create(client, type="feeder", address={"state": "IN-MH", "discom": "MSEDCL"})
+    for query in ({"on": "0001-01-01"}, {"at": "0001-01-01T00:00:00+05:30"}):
+        response = client.get(f"/identities/{feeder['id']}/children", params=query)
+        assert_problem(response, 422, "invalid-request")
