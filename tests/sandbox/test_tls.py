@@ -98,7 +98,8 @@ def test_a_certificate_names_the_domain_and_loopback_and_its_key_is_sealed(ours)
     assert files.key.stat().st_mode & 0o077 == 0
     with pytest.raises(TypeError, match="encrypted"):  # no key without the passphrase
         load_pem_private_key(files.key.read_bytes(), password=None)
-    with pytest.raises(ValueError, match="Incorrect password"):
+    # OpenSSL words a wrong passphrase differently by build and loaded providers.
+    with pytest.raises(ValueError, match=r"Incorrect password|Could not deserialize"):
         load_pem_private_key(files.key.read_bytes(), password=b"a guess")
     load_pem_private_key(files.key.read_bytes(), password=PASSPHRASE)
 
