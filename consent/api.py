@@ -36,6 +36,7 @@ from kernel.access import Principal, public, signed
 from kernel.backoffice import backoffice
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import InvalidRequest, problem_responses
+from kernel.signed_requests import verified_request
 
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429))
 
@@ -297,15 +298,19 @@ def consumer_audit(
     openapi_extra=_body(ArtefactLookup),
 )
 async def lookup_artefact(request: Request) -> ArtefactView:
-    body = await request.body()
     manager = _manager(request)
-    signed = verify_body(body, request.headers.get(HEADER), manager.keys, now=manager.clock())
+    signed = await verified_request(
+        request,
+        HEADER,
+        lambda signature, body: verify_body(body, signature, manager.keys, now=manager.clock()),
+    )
     try:
-        asked = ArtefactLookup.model_validate_json(body)
+        asked = ArtefactLookup.model_validate_json(signed.body)
     except ValidationError as exc:
         raise InvalidRequest(str(exc).splitlines()[0]) from None
-    if asked.party != signed.subscriber_id:
-        raise SignerNotAllowed(f"signed by {signed.subscriber_id}, not {asked.party}")
+    signer = signed.signer.subscriber_id
+    if asked.party != signer:
+        raise SignerNotAllowed(f"signed by {signer}, not {asked.party}")
     token = await run_in_threadpool(manager.artefact_for, asked.consent_id, asked.party)
     return ArtefactView(consent_id=asked.consent_id, artefact=token, digest=artefact.digest(token))
 

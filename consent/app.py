@@ -158,6 +158,7 @@ def create_app(
         routers=[router],
         max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan,
+        settings=settings,  # its abuse limits (IES_RATE_*): 429 with Retry-After
     )
     app.state.manager = manager
     app.state.engine = engine

@@ -17,14 +17,13 @@ a bad token is never silently treated as no token.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from fastapi import Depends, FastAPI, Request
 
-from kernel.problems import Problem
+from kernel.problems import Problem, RetryLater
 
 PrincipalKind = Literal["participant", "consumer", "operator"]
 Via = Literal["token", "session", "signature"]
@@ -81,7 +80,7 @@ class Forbidden(Problem):
     )
 
 
-class RateLimited(Problem):
+class RateLimited(RetryLater):
     slug = "rate-limited"
     title = "Too many requests"
     status = 429
@@ -90,14 +89,6 @@ class RateLimited(Problem):
         "The caller (a participant, or an address) spent its request budget; retry after "
         "the number of seconds in the Retry-After header."
     )
-
-    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
-        super().__init__(detail, retry_after=retry_after, **extensions)
-        self.retry_after = retry_after
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass(frozen=True)
@@ -163,10 +154,7 @@ def requires(scope: str, *, kinds: Iterable[PrincipalKind] = ("participant",)) -
         if buckets is not None:  # kernel.ratelimit: each caller's own budget
             wait = buckets.take(f"{principal.kind}:{principal.subject}")
             if wait > 0:
-                raise RateLimited(
-                    f"{principal.subject} sent too many requests",
-                    retry_after=max(1, math.ceil(wait)),
-                )
+                raise RateLimited.waiting(f"{principal.subject} sent too many requests", wait)
         return principal
 
     return Depends(_declared(_requires, Declaration("requires", scope, allowed)))

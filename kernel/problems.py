@@ -9,7 +9,8 @@ human-readable description).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from typing import Any, ClassVar, Self
 
 _REGISTERED: dict[str, type[Problem]] = {}
 
@@ -111,6 +112,30 @@ class IdempotencyConflict(Problem):
     status = 409
     beckn_code = "40900"
     description = "Retry with the same body, or use a new Idempotency-Key."
+
+
+class RetryLater(Problem):
+    """A refusal that ends by itself: come back in ``retry_after`` seconds.
+
+    The wait is said twice, as RFC 9110 §10.2.3 ``Retry-After`` (what HTTP clients and
+    proxies honour) and as the ``retry_after`` member of the problem body (what a client
+    reading only the body sees). An intermediate base: each refusal (a spent request
+    budget, a locked sign-in) is its own subclass with its own slug.
+    """
+
+    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extensions)
+        self.retry_after = retry_after
+
+    @classmethod
+    def waiting(cls, detail: str, seconds: float, **extensions: Any) -> Self:
+        """The refusal for a wait of ``seconds``, rounded up to a whole second, at least 1
+        (``Retry-After`` counts whole seconds; 0 would invite an immediate retry)."""
+        return cls(detail, retry_after=max(1, math.ceil(seconds)), **extensions)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 _REGISTERED.setdefault(Problem.slug, Problem)

@@ -11,11 +11,14 @@ Two budgets, both token buckets (``rate`` requests a second, ``burst`` at once):
 Both answer ``429`` with a problem body (``/problems/rate-limited``) and
 ``Retry-After``. A rate of 0 switches a budget off. Buckets live in the process (one
 service process, as the sandbox runs them); the number of buckets is bounded.
+
+Every block's service has them: ``kernel.service.create_service_app(settings=...)``
+installs the limits its settings name (each block's ``create_app`` passes its own), so
+a service run on its own (``uvicorn registry.app:app``) is limited as in the sandbox.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kernel.access import RateLimited
@@ -68,23 +72,28 @@ class TokenBuckets:
 
 
 def refusal(who: str, wait: float) -> RateLimited:
-    return RateLimited(f"{who} sent too many requests", retry_after=max(1, math.ceil(wait)))
+    return RateLimited.waiting(f"{who} sent too many requests", wait)
 
 
 class AddressRateLimitMiddleware:
-    """The per-address budget, at the edge (pure ASGI)."""
+    """The per-address budget, at the edge (pure ASGI).
 
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets) -> None:
+    It reads the budget in force from the app's state on every request, so installing
+    the limits again (a host overriding a block's settings) replaces the budget rather
+    than stacking a second middleware."""
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
         self.app = app
-        self.buckets = buckets
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        buckets: TokenBuckets | None = getattr(self.state, "address_buckets", None)
+        if scope["type"] != "http" or buckets is None:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        wait = self.buckets.take(address)
+        wait = buckets.take(address)
         if wait > 0:
             from kernel.service import problem_response
 
@@ -97,15 +106,26 @@ class AddressRateLimitMiddleware:
 def install_rate_limits(
     app: FastAPI, *, per_address: RateLimit | None, per_participant: RateLimit | None
 ) -> None:
-    """Switch the budgets on for ``app`` (before it serves its first request)."""
-    if per_address is not None and per_address.enabled:
-        app.add_middleware(AddressRateLimitMiddleware, buckets=TokenBuckets(per_address))
-    if per_participant is not None and per_participant.enabled:
-        app.state.participant_buckets = TokenBuckets(per_participant)
+    """Put these budgets in force on ``app`` (``None`` or a rate of 0: that one is off).
+
+    Installing again replaces both budgets (fresh buckets): every block's ``create_app``
+    installs its settings' limits, and a host (the sandbox's participants) may install
+    its own over them. The middleware itself is added once, before the first request.
+    """
+    app.state.address_buckets = _buckets(per_address)
+    app.state.participant_buckets = _buckets(per_participant)  # read by kernel.access
+    if not getattr(app.state, "address_limit_middleware", False):
+        app.add_middleware(AddressRateLimitMiddleware, state=app.state)
+        app.state.address_limit_middleware = True
+
+
+def _buckets(limit: RateLimit | None) -> TokenBuckets | None:
+    return TokenBuckets(limit) if limit is not None and limit.enabled else None
 
 
 def install_rate_limits_from(app: FastAPI, settings: ServiceSettings) -> None:
-    """The budgets a service's settings name (``IES_RATE_PER_ADDRESS``...)."""
+    """The budgets a service's settings name (``IES_RATE_PER_ADDRESS``..., under the
+    service's own prefix where it has one: ``IES_CREDENTIALS_RATE_PER_ADDRESS``)."""
     install_rate_limits(
         app,
         per_address=RateLimit(settings.rate_per_address, settings.burst_per_address),

@@ -31,6 +31,8 @@ from kernel.problems import (
     problem_responses,
     problem_types,
 )
+from kernel.ratelimit import install_rate_limits_from
+from kernel.settings import ServiceSettings
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("kernel.service")
@@ -260,8 +262,14 @@ def create_service_app(
     routers: Sequence[APIRouter],
     max_body_bytes: int,
     lifespan: Any = None,
+    settings: ServiceSettings | None = None,
 ) -> FastAPI:
-    """A FastAPI app with the stack's error, logging and health conventions."""
+    """A FastAPI app with the stack's error, logging and health conventions.
+
+    With the service's ``settings``, the abuse limits they name are in force from the
+    first request (``kernel.ratelimit``: per address at the edge, per participant in
+    ``requires``); every block's ``create_app`` passes its own, so a service run on its
+    own is limited like the sandbox's. A host may install other limits over them."""
     # The edge answers 400 (a NUL anywhere) and 413 (too large) on every route, before any
     # route runs: document them once for all, so clients and schemathesis expect them.
     app = FastAPI(
@@ -285,6 +293,9 @@ def create_service_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    if settings is not None:
+        # Inside the request context: a refused request is logged with its request id.
+        install_rate_limits_from(app, settings)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
     _document_access_in_openapi(app)
     return app

@@ -92,6 +92,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         routers=[participant.router(), participant.log_router()],
         max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan,
+        settings=settings,  # its abuse limits (IES_RATE_*): 429 with Retry-After
     )
     app.state.participant = participant
     app.state.gateway = gateway

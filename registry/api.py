@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from kernel.access import public, requires
+from kernel.access import Forbidden, Principal, public, requires
 from kernel.database import session_scope
 from kernel.pagination import Page, decode_cursor, encode_cursor
 from kernel.problems import InvalidRequest, problem_responses
@@ -38,11 +38,33 @@ from registry.models import (
     QueryInstant,
     Relation,
 )
+from registry.ownership import DISCOM_ROLE, REGISTRY_ADMIN, WriterScope
 from registry.rows import check_utf8, parse_rows, read_csv, read_ndjson
 from registry.store import Window
 
 router = APIRouter(tags=["registry"], responses=problem_responses(400, 404, 409, 413, 422))
 IST = ZoneInfo("Asia/Kolkata")
+
+
+# Every write names its writer: a discom writes only its own discom's records.
+Writer = Annotated[Principal, requires("registry:write")]
+
+
+def writer_scope(principal: Principal) -> WriterScope:
+    """The discoms whose records ``principal`` may write: those its token ties it to
+    (roles ``discom:<code>``, issued by the directory from the operator's record), or
+    every discom for the registry's operator (scope ``registry:admin``). A writer tied
+    to no discom writes nothing."""
+    if principal.has_scope(REGISTRY_ADMIN):
+        return WriterScope(None, principal.organisation)
+    codes = {r[len(DISCOM_ROLE) :] for r in principal.roles if r.startswith(DISCOM_ROLE)}
+    codes.discard("")
+    if not codes:
+        raise Forbidden(
+            "registry writes are scoped to a discom, and this caller's token names none "
+            "(the directory's participant_role record of a discom lists its discoms)"
+        )
+    return WriterScope.of_discoms(codes, principal.organisation)
 
 
 def _engine(request: Request) -> Engine:
@@ -107,7 +129,6 @@ class HistoryEvent(BaseModel):
 
 @router.post(
     "/identities",
-    dependencies=[requires("registry:write")],
     status_code=201,
     response_model=Identity,
     summary="Issue a new identity",
@@ -117,9 +138,13 @@ def create_identity(
     draft: IdentityDraft,
     request: Request,
     response: Response,
+    who: Writer,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
     """Issue a persistent identifier. Send an ``Idempotency-Key`` to retry safely."""
+    scope = writer_scope(who)
+    # Before a replay: another discom's identical request gets no stored answer either.
+    scope.check(draft.address.discom, f"the new {draft.type.value}")
     with session_scope(_engine(request)) as session:
         digest = service.request_digest(draft.model_dump(mode="json"))
         if idempotency_key:
@@ -129,7 +154,7 @@ def create_identity(
                 return JSONResponse(
                     body, status_code=status, headers={"Location": f"/identities/{body['id']}"}
                 )
-        identity = service.create_identity(session, draft)
+        identity = service.create_identity(session, draft, scope=scope)
         body = identity.model_dump(mode="json")
         if idempotency_key:
             service.remember_idempotent(session, idempotency_key, digest, 201, body)
@@ -203,27 +228,27 @@ def get_identity(ies_id: str, request: Request) -> Identity:
 
 @router.patch(
     "/identities/{ies_id}",
-    dependencies=[requires("registry:write")],
     response_model=Identity,
     summary="Change address or attributes",
 )
-def patch_identity(ies_id: str, patch: IdentityPatch, request: Request) -> Identity:
+def patch_identity(ies_id: str, patch: IdentityPatch, request: Request, who: Writer) -> Identity:
+    scope = writer_scope(who)
     with session_scope(_engine(request)) as session:
         return service.update_identity(
-            session, ies_id, address=patch.address, attributes=patch.attributes
+            session, ies_id, address=patch.address, attributes=patch.attributes, scope=scope
         )
 
 
 @router.delete(
     "/identities/{ies_id}",
-    dependencies=[requires("registry:write")],
     response_model=Identity,
     summary="Retire an identity",
 )
-def retire_identity(ies_id: str, request: Request) -> Identity:
+def retire_identity(ies_id: str, request: Request, who: Writer) -> Identity:
     """Identifiers are never deleted or reused: retiring keeps the history."""
+    scope = writer_scope(who)
     with session_scope(_engine(request)) as session:
-        return service.retire_identity(session, ies_id)
+        return service.retire_identity(session, ies_id, scope=scope)
 
 
 @router.get(
@@ -239,15 +264,17 @@ def legacy_ids(ies_id: str, request: Request) -> list[LegacyMapping]:
 
 @router.post(
     "/identities/{ies_id}/legacy-ids",
-    dependencies=[requires("registry:write")],
     status_code=201,
     response_model=LegacyMapping,
     summary="Map one more legacy identifier to an identity",
 )
-def add_legacy_id(ies_id: str, body: LegacyIdRequest, request: Request) -> LegacyMapping:
+def add_legacy_id(
+    ies_id: str, body: LegacyIdRequest, request: Request, who: Writer
+) -> LegacyMapping:
+    scope = writer_scope(who)
     ref = LegacyRef(scheme=body.scheme, scope=body.scope, value=body.value)
     with session_scope(_engine(request)) as session:
-        return service.add_legacy_id(session, ies_id, ref, body.valid_from)
+        return service.add_legacy_id(session, ies_id, ref, body.valid_from, scope=scope)
 
 
 @router.get(
@@ -263,14 +290,14 @@ def relations(ies_id: str, request: Request) -> list[Relation]:
 
 @router.post(
     "/identities/{ies_id}/relations",
-    dependencies=[requires("registry:write")],
     status_code=201,
     response_model=Relation,
     summary="Put an entity under a parent from a date",
 )
-def relate(ies_id: str, body: RelationRequest, request: Request) -> Relation:
+def relate(ies_id: str, body: RelationRequest, request: Request, who: Writer) -> Relation:
+    scope = writer_scope(who)
     with session_scope(_engine(request)) as session:
-        return service.relate(session, ies_id, body.parent, body.valid_from)
+        return service.relate(session, ies_id, body.parent, body.valid_from, scope=scope)
 
 
 @router.get(
@@ -322,13 +349,15 @@ def get_personal(ies_id: str, request: Request) -> PersonalRecord:
 
 @router.put(
     "/identities/{ies_id}/personal",
-    dependencies=[requires("registry:write")],
     response_model=PersonalRecord,
     summary="Set a consumer's personal attributes",
 )
-def put_personal(ies_id: str, record: PersonalRecord, request: Request) -> PersonalRecord:
+def put_personal(
+    ies_id: str, record: PersonalRecord, request: Request, who: Writer
+) -> PersonalRecord:
+    scope = writer_scope(who)
     with session_scope(_engine(request)) as session:
-        return service.put_personal(session, ies_id, record)
+        return service.put_personal(session, ies_id, record, scope=scope)
 
 
 @router.get(
@@ -363,7 +392,6 @@ _FORMATS = {
 
 @router.post(
     "/imports",
-    dependencies=[requires("registry:write")],
     response_model=ImportReportBody,
     summary="Bulk import a CSV or NDJSON file (streamed, idempotent)",
     responses={
@@ -382,6 +410,7 @@ _FORMATS = {
 )
 async def import_file(
     request: Request,
+    who: Writer,
     atomic: bool = False,
     source: str = Query(default="upload", max_length=200),
     valid_from: QueryInstant | None = Query(
@@ -389,7 +418,10 @@ async def import_file(
     ),
 ) -> ImportReportBody:
     """Every good row is kept and every bad row reported by line; ``atomic=true`` keeps
-    nothing unless every row is good. Re-sending the same file changes nothing."""
+    nothing unless every row is good. Re-sending the same file changes nothing. A row
+    touching another discom's records is a bad row (``foreign-discom``, field
+    ``discom``): reported and not written, or, atomic, the whole file rejected."""
+    scope = writer_scope(who)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fmt = _FORMATS.get(content_type)
     if fmt is None:
@@ -406,7 +438,7 @@ async def import_file(
         if valid_from is not None and valid_from.tzinfo is None:
             valid_from = valid_from.replace(tzinfo=IST)
         report = await run_in_threadpool(
-            _run_import, engine, spool, fmt, source, atomic, batch_size, valid_from
+            _run_import, engine, spool, fmt, source, atomic, batch_size, valid_from, scope
         )
     finally:
         spool.close()
@@ -431,6 +463,7 @@ def _run_import(
     atomic: bool,
     batch_size: int,
     valid_from: datetime | None,
+    scope: WriterScope,
 ) -> service.ImportReport:
     lines = _text_lines(binary)
     rows = read_csv(lines) if fmt == "csv" else read_ndjson(lines)
@@ -443,18 +476,19 @@ def _run_import(
             atomic=atomic,
             batch_size=batch_size,
             valid_from=valid_from,
+            scope=scope,
         )
 
 
 @router.get(
     "/imports/{job_id}",
-    dependencies=[requires("registry:write")],
     response_model=ImportReportBody,
     summary="An import's report",
 )
-def get_import(job_id: str, request: Request) -> ImportReportBody:
+def get_import(job_id: str, request: Request, who: Writer) -> ImportReportBody:
+    scope = writer_scope(who)
     with session_scope(_engine(request)) as session:
-        return ImportReportBody(**service.get_import(session, job_id).to_dict())
+        return ImportReportBody(**service.get_import(session, job_id, scope=scope).to_dict())
 
 
 @router.get(

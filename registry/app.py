@@ -50,6 +50,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         routers=[router],
         max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan,
+        settings=settings,  # its abuse limits (IES_RATE_*): 429 with Retry-After
     )
     app.state.engine = engine
     app.state.settings = settings

@@ -22,6 +22,7 @@ from registry.app import MIGRATIONS, RegistrySettings
 from registry.directory.cli import app as directory_app
 from registry.identifiers import parse_id
 from registry.models import LegacyRef
+from registry.ownership import EVERY_DISCOM
 from registry.rows import check_utf8, parse_rows, read_csv, read_ndjson
 
 app = typer.Typer(help="Identity & addressing: import, resolve, export.", no_args_is_help=True)
@@ -117,6 +118,8 @@ def import_file(
                     batch_size=batch_size,
                     progress=lambda n: progress.update(task, rows=n),
                     valid_from=valid_from,
+                    # The operator on its own database: every discom's records.
+                    scope=EVERY_DISCOM,
                 )
     except Problem as exc:
         console.print(f"[red]{exc.title}:[/red] {exc.detail}")

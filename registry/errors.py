@@ -117,3 +117,16 @@ class ImportRejected(RegistryProblem):
     status = 422
     beckn_code = "42204"
     description = "An atomic import met broken rows; the report lists them and no row was kept."
+
+
+class ForeignDiscom(RegistryProblem):
+    slug = "foreign-discom"
+    title = "The record belongs to another discom"
+    status = 403
+    beckn_code = "40301"
+    description = (
+        "A discom writes only its own records: an identity whose address names its discom "
+        "code, related only to its own records. Creating, changing, retiring, relating or "
+        "importing another discom's records (or records that name no discom) is refused "
+        "and changes nothing; in a bulk import the row is reported with this reason."
+    )

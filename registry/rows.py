@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
-from registry.errors import ImportFormatError, InvalidAttributes, RegistryProblem
+from registry.errors import ForeignDiscom, ImportFormatError, InvalidAttributes, RegistryProblem
 from registry.models import IdentityDraft
 
 ADDRESS_COLUMNS = ("state", "discom", "circle", "division", "subdivision", "pincode")
@@ -239,6 +239,8 @@ def row_error(line: int, problem: RegistryProblem) -> RowError:
         location = str(first.get("location", ""))
         message = first.get("message", problem.detail)
         return RowError(line, f"{location}: {message}", "attr." + location)
+    if isinstance(problem, ForeignDiscom):
+        return RowError(line, problem.detail, "discom")
     return RowError(line, problem.detail)
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import random
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from kernel.database import from_db, to_db
@@ -28,6 +31,7 @@ from kernel.problems import IdempotencyConflict
 from registry.errors import (
     AmbiguousLegacyId,
     DuplicateLegacyId,
+    ForeignDiscom,
     IdentityNotFound,
     IdentityRetired,
     InvalidTopology,
@@ -50,6 +54,7 @@ from registry.models import (
     now_utc,
     validate_attributes,
 )
+from registry.ownership import EVERY_DISCOM, WriterScope
 from registry.rows import RowError, row_error
 from registry.store import (
     IdempotencyRow,
@@ -59,8 +64,11 @@ from registry.store import (
     RegistryStore,
     RelationRow,
     Window,
+    is_transient,
 )
 from registry.topology import check_relation
+
+log = logging.getLogger(__name__)
 
 
 def typed_key(entity_type: EntityType, ref: LegacyRef) -> str:
@@ -173,6 +181,7 @@ def apply_drafts(
     now: datetime,
     *,
     audit_creations: bool = True,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> list[Outcome]:
     """Create or sync each draft; a draft that breaks a rule fails alone.
 
@@ -180,7 +189,9 @@ def apply_drafts(
     writes in bulk. Raises ``IntegrityError`` only when a concurrent writer won a
     race the reads could not see; :func:`apply_drafts_safely` handles that.
     """
-    outcomes, pending = decide_drafts(store, items, now, audit_creations=audit_creations)
+    outcomes, pending = decide_drafts(
+        store, items, now, audit_creations=audit_creations, scope=scope
+    )
     write_pending(store, pending)
     return outcomes
 
@@ -191,6 +202,7 @@ def decide_drafts(
     now: datetime,
     *,
     audit_creations: bool = True,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> tuple[list[Outcome], _Pending]:
     """The reading and deciding half of :func:`apply_drafts`: it writes nothing."""
     legacy_keys: set[str] = set()
@@ -231,6 +243,7 @@ def decide_drafts(
                 batch_rows,
                 pending,
                 audit_creations,
+                scope,
             )
         except RegistryProblem as problem:
             outcome = Outcome(line, "failed", error=row_error(line, problem), problem=problem)
@@ -264,6 +277,7 @@ def _apply_one(
     batch_rows: dict[str, dict[str, Any]],
     pending: _Pending,
     audit_creations: bool,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> Outcome:
     entity_type = draft.type
     attributes = validate_attributes(entity_type, draft.attributes)
@@ -303,6 +317,8 @@ def _apply_one(
         parents[parent_type] = _resolve_parent(
             ref, parent_type, open_legacy, known_types, batch_rows
         )
+    if not scope.unscoped:  # before anything of this row is written (or decided)
+        _check_owner(scope, draft, target, parents, existing_rows, batch_rows)
 
     address = _address_values(draft.address)
     is_new = target is None or (target not in known_types and target not in batch_rows)
@@ -432,6 +448,32 @@ def _apply_one(
     return Outcome(line, result, id=ies_id)
 
 
+def _check_owner(
+    scope: WriterScope,
+    draft: IdentityDraft,
+    target: str | None,
+    parents: dict[EntityType, str],
+    existing_rows: dict[str, IdentityRow],
+    batch_rows: dict[str, dict[str, Any]],
+) -> None:
+    """A scoped writer's row may touch only its own discom's records: the identity it
+    names (as it is now), the discom it states (or, creating one, must state), and every
+    parent it relates the identity to (a parent's children are that parent's topology)."""
+
+    def discom_of(ies_id: str) -> str | None:
+        row = existing_rows.get(ies_id)
+        return row.discom if row is not None else batch_rows[ies_id].get("discom")
+
+    existing = target is not None and (target in existing_rows or target in batch_rows)
+    if existing:
+        assert target is not None
+        scope.check(discom_of(target), target)
+    if not existing or "discom" in draft.address.model_fields_set:
+        scope.check(draft.address.discom, f"the {draft.type.value}")
+    for parent_id in parents.values():
+        scope.check(discom_of(parent_id), f"parent {parent_id}")
+
+
 def _resolve_parent(
     ref: ParentRef,
     parent_type: EntityType,
@@ -459,36 +501,100 @@ def _event(now: datetime, ies_id: str | None, kind: str, detail: dict[str, Any])
     return {"at": to_db(now), "identity_id": ies_id, "kind": kind, "detail": detail}
 
 
+# A deadlock (SQLSTATE 40P01) or a serialization failure (40001) is PostgreSQL picking
+# a victim between two writers (two imports mapping the same identifiers in different
+# orders), not a fault of the rows: the victim's batch is rolled back whole and sent
+# again, a bounded number of times, after a random pause so the two do not meet in step.
+TRANSIENT_RETRIES = 6
+# A row that lost a race (a concurrent writer committed its identifier between our read
+# and our write) is decided again: it then syncs the identity the other writer made.
+RACE_RETRIES = 2
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0.0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
+
+
+def _transient_or_raise(exc: OperationalError, attempt: int, retries: int, what: str) -> None:
+    if not is_transient(exc) or attempt >= retries:
+        raise exc
+    log.warning(
+        "registry import: %s retried after %s (attempt %d of %d)",
+        what,
+        getattr(getattr(exc, "orig", None), "sqlstate", "?"),
+        attempt + 1,
+        retries,
+    )
+    _pause(attempt)
+
+
 def apply_drafts_safely(
     session: Session,
     items: list[tuple[int, IdentityDraft]],
     now: datetime,
     *,
     audit_creations: bool,
+    scope: WriterScope = EVERY_DISCOM,
+    retries: int = TRANSIENT_RETRIES,
 ) -> list[Outcome]:
     """:func:`apply_drafts`, falling back to one row at a time if a concurrent writer
-    took a legacy identifier (or an id) between our read and our write."""
-    try:
-        with session.begin_nested():
-            return apply_drafts(RegistryStore(session), items, now, audit_creations=audit_creations)
-    except IntegrityError:
-        pass
-    outcomes = []
-    for item in items:
+    took a legacy identifier (or an id) between our read and our write, and sending the
+    batch again if the database chose it as a deadlock's victim (``retries`` times)."""
+    attempt = races = 0
+    while True:
         try:
             with session.begin_nested():
-                outcomes.extend(
-                    apply_drafts(
-                        RegistryStore(session), [item], now, audit_creations=audit_creations
-                    )
+                return apply_drafts(
+                    RegistryStore(session),
+                    items,
+                    now,
+                    audit_creations=audit_creations,
+                    scope=scope,
                 )
         except IntegrityError:
-            line = item[0]
-            problem = DuplicateLegacyId("a concurrent writer mapped the same identifier first")
-            outcomes.append(
-                Outcome(line, "failed", error=RowError(line, problem.detail), problem=problem)
-            )
-    return outcomes
+            # PostgreSQL raises it once the other writer committed: decided again, the
+            # batch now sees that writer's rows (one retry; then row by row).
+            if races >= 1:
+                break
+            races += 1
+        except OperationalError as exc:
+            _transient_or_raise(exc, attempt, retries, f"a batch of {len(items)} rows")
+            attempt += 1
+    return [
+        _apply_row(session, item, now, audit_creations=audit_creations, scope=scope,
+                   retries=retries)
+        for item in items
+    ]  # fmt: skip
+
+
+def _apply_row(
+    session: Session,
+    item: tuple[int, IdentityDraft],
+    now: datetime,
+    *,
+    audit_creations: bool,
+    scope: WriterScope,
+    retries: int,
+) -> Outcome:
+    races = transients = 0
+    while True:
+        try:
+            with session.begin_nested():
+                [outcome] = apply_drafts(
+                    RegistryStore(session), [item], now, audit_creations=audit_creations,
+                    scope=scope,
+                )  # fmt: skip
+                return outcome
+        except IntegrityError:
+            if races >= RACE_RETRIES:
+                line = item[0]
+                problem = DuplicateLegacyId("a concurrent writer mapped the same identifier first")
+                return Outcome(line, "failed", error=RowError(line, problem.detail),
+                               problem=problem)  # fmt: skip
+            races += 1
+        except OperationalError as exc:
+            _transient_or_raise(exc, transients, retries, f"line {item[0]}")
+            transients += 1
 
 
 class _ShortGilTurns:
@@ -542,10 +648,11 @@ class _OverlappedWrites:
     interval holds while any overlapped import runs in the process.
     """
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(self, session: Session, now: datetime, scope: WriterScope) -> None:
         self.session = session  # writes and commits, one batch at a time
         self.reader = Session(session.get_bind(), autoflush=False)
         self.now = now
+        self.scope = scope
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="registry-import-writer")
         self.in_flight: _InFlight | None = None
         _SHORT_TURNS.enter()
@@ -577,7 +684,8 @@ class _OverlappedWrites:
 
     def _decide(self, batch: list[tuple[int, IdentityDraft]]) -> tuple[list[Outcome], _Pending]:
         try:
-            return decide_drafts(RegistryStore(self.reader), batch, self.now, audit_creations=False)
+            return decide_drafts(RegistryStore(self.reader), batch, self.now,
+                                 audit_creations=False, scope=self.scope)  # fmt: skip
         finally:  # deciding changes loaded rows in memory: none of it may reach the database
             self.reader.expunge_all()
             self.reader.rollback()
@@ -594,27 +702,41 @@ class _OverlappedWrites:
         try:
             flight.written.result()
         except IntegrityError:  # a concurrent writer took an identifier first
-            outcomes = apply_drafts_safely(
-                self.session, flight.batch, self.now, audit_creations=False
-            )
-            self.session.commit()
-            return outcomes
-        return flight.outcomes
+            pass
+        except OperationalError as exc:  # a deadlock's victim: its batch was rolled back
+            _transient_or_raise(exc, 0, 1, f"a batch of {len(flight.batch)} rows")
+        else:
+            return flight.outcomes
+        # Decided again on the writing session, which now sees what the other committed.
+        outcomes = apply_drafts_safely(
+            self.session, flight.batch, self.now, audit_creations=False, scope=self.scope
+        )
+        self.session.commit()
+        return outcomes
 
 
 # ------------------------------------------------------------------ single identity
+#
+# Every write takes the writer's ``scope`` (registry.ownership). The HTTP API always
+# passes the caller's; in-process callers (the command line, benches, another block
+# seeding its own database) act as the registry's operator: every discom.
 
 
 def create_identity(
-    session: Session, draft: IdentityDraft, now: datetime | None = None
+    session: Session,
+    draft: IdentityDraft,
+    now: datetime | None = None,
+    *,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> Identity:
     """Create one identity (or refuse it with the precise problem)."""
     now = now or now_utc()
+    scope.check(draft.address.discom, f"the new {draft.type.value}")
     if draft.id is not None:
         ies_id = str(parse_id(draft.id, expected=draft.type))
         if RegistryStore(session).get_identity(ies_id) is not None:
             raise DuplicateLegacyId(f"{ies_id} already exists")
-    [outcome] = apply_drafts_safely(session, [(1, draft)], now, audit_creations=True)
+    [outcome] = apply_drafts_safely(session, [(1, draft)], now, audit_creations=True, scope=scope)
     if outcome.problem is not None:
         raise outcome.problem
     if outcome.result != "created":
@@ -645,11 +767,15 @@ def update_identity(
     address: Address | None,
     attributes: dict[str, Any] | None,
     now: datetime | None = None,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> Identity:
     """Change where an entity is or what it is like; its identifier stays."""
     now = now or now_utc()
     store = RegistryStore(session)
     row = _row(store, text)
+    scope.check(row.discom, row.id)
+    if address is not None:  # the address is replaced whole: it must stay the writer's
+        scope.check(address.discom, f"the new address of {row.id}")
     if row.status == Status.RETIRED.value:
         raise IdentityRetired(f"{row.id} is retired")
     changes: dict[str, Any] = {}
@@ -667,11 +793,14 @@ def update_identity(
     return identity_view(row)
 
 
-def retire_identity(session: Session, text: str, now: datetime | None = None) -> Identity:
+def retire_identity(
+    session: Session, text: str, now: datetime | None = None, *, scope: WriterScope = EVERY_DISCOM
+) -> Identity:
     """Retire an identity: kept for history, never reused, its open relations closed."""
     now = now or now_utc()
     store = RegistryStore(session)
     row = _row(store, text)
+    scope.check(row.discom, row.id)
     if row.status == Status.RETIRED.value:
         return identity_view(row)
     store.update_identity(row.id, {"status": Status.RETIRED.value, "updated_at": to_db(now)})
@@ -684,10 +813,16 @@ def retire_identity(session: Session, text: str, now: datetime | None = None) ->
 
 
 def add_legacy_id(
-    session: Session, text: str, ref: LegacyRef, valid_from: datetime | None = None
+    session: Session,
+    text: str,
+    ref: LegacyRef,
+    valid_from: datetime | None = None,
+    *,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> LegacyMapping:
     now = now_utc()
     row = _row(RegistryStore(session), text)
+    scope.check(row.discom, row.id)
     draft = IdentityDraft(
         type=EntityType(row.type),
         id=row.id,
@@ -696,7 +831,7 @@ def add_legacy_id(
         address=identity_view(row).address,
         attributes=row.attributes,
     )
-    [outcome] = apply_drafts_safely(session, [(1, draft)], now, audit_creations=True)
+    [outcome] = apply_drafts_safely(session, [(1, draft)], now, audit_creations=True, scope=scope)
     if outcome.problem is not None:
         raise outcome.problem
     for mapping in RegistryStore(session).legacy_of(row.id):
@@ -739,7 +874,12 @@ def resolve_legacy(
 
 
 def relate(
-    session: Session, child: str, parent: str, valid_from: datetime | None = None
+    session: Session,
+    child: str,
+    parent: str,
+    valid_from: datetime | None = None,
+    *,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> Relation:
     """Put ``child`` under ``parent`` from ``valid_from``, closing its previous parent of
     that type (a meter moved, a DT re-fed from another feeder)."""
@@ -747,6 +887,8 @@ def relate(
     store = RegistryStore(session)
     child_row = _row(store, child)
     parent_row = _row(store, parent)
+    scope.check(child_row.discom, child_row.id)
+    scope.check(parent_row.discom, f"parent {parent_row.id}")
     if parent_row.status == Status.RETIRED.value:
         raise IdentityRetired(f"{parent_row.id} is retired")
     draft = IdentityDraft(
@@ -757,7 +899,7 @@ def relate(
         attributes=child_row.attributes,
         parents={EntityType(parent_row.type): ParentRef(id=parent_row.id)},
     )
-    [outcome] = apply_drafts_safely(session, [(1, draft)], now, audit_creations=True)
+    [outcome] = apply_drafts_safely(session, [(1, draft)], now, audit_creations=True, scope=scope)
     if outcome.problem is not None:
         raise outcome.problem
     for rel in store.relations_of(child_row.id):
@@ -812,9 +954,12 @@ def get_personal(session: Session, text: str) -> PersonalRecord:
     return PersonalRecord(name=record.name, phone=record.phone, email=record.email)
 
 
-def put_personal(session: Session, text: str, record: PersonalRecord) -> PersonalRecord:
+def put_personal(
+    session: Session, text: str, record: PersonalRecord, *, scope: WriterScope = EVERY_DISCOM
+) -> PersonalRecord:
     store = RegistryStore(session)
     row = _row(store, text)
+    scope.check(row.discom, row.id)
     if row.type != EntityType.CONSUMER.value:
         raise IdentityNotFound(
             f"{row.id} is not a consumer; personal data is kept for consumers only"
@@ -913,6 +1058,7 @@ def import_rows(
     max_errors: int = 1000,
     progress: Callable[[int], None] | None = None,
     valid_from: datetime | None = None,
+    scope: WriterScope = EVERY_DISCOM,
 ) -> ImportReport:
     """Stream drafts into the registry in batches.
 
@@ -920,7 +1066,9 @@ def import_rows(
     every bad row is reported with its line and reason; re-running the same file
     changes nothing. Atomic: one transaction, and a single bad row rolls back all.
     ``valid_from`` dates the rows that carry no date of their own: a discom loading
-    its history states when its records began, instead of "now".
+    its history states when its records began, instead of "now". A row touching
+    another discom's records than ``scope``'s is a bad row (``foreign-discom``): reported
+    and not written, or, atomic, the whole file rejected.
     """
     now = now_utc()
     report = ImportReport(job_id=str(uuid.uuid4()), status="completed")
@@ -942,7 +1090,7 @@ def import_rows(
             record(outcome)
 
     overlap = (
-        _OverlappedWrites(session, now)
+        _OverlappedWrites(session, now, scope)
         if not atomic and session.get_bind().dialect.name == "postgresql"
         else None
     )
@@ -952,7 +1100,7 @@ def import_rows(
             for outcomes in overlap.submit(batch):
                 record_all(outcomes)
             return
-        record_all(apply_drafts_safely(session, batch, now, audit_creations=False))
+        record_all(apply_drafts_safely(session, batch, now, audit_creations=False, scope=scope))
         if not atomic:
             session.commit()
 
@@ -1002,6 +1150,7 @@ def import_rows(
             finished_at=to_db(now_utc()),
             counts=report.counts(),
             errors=report.errors,
+            writer=(scope.writer or "")[:255] or None,
         )
     )
     store.add_events([_event(now, None, "import", {"job": report.job_id, **report.counts()})])
@@ -1009,10 +1158,13 @@ def import_rows(
     return report
 
 
-def get_import(session: Session, job_id: str) -> ImportReport:
+def get_import(session: Session, job_id: str, *, scope: WriterScope = EVERY_DISCOM) -> ImportReport:
+    """An import's report, for whoever ran it (or the registry's operator)."""
     job = RegistryStore(session).get_job(job_id)
     if job is None:
         raise IdentityNotFound(f"no import job {job_id}")
+    if not scope.unscoped and job.writer != scope.writer:
+        raise ForeignDiscom(f"import {job_id} was run by another writer")
     report = ImportReport(job_id=job.id, status=job.status, errors=list(job.errors))
     for key, value in job.counts.items():
         setattr(report, key, value)

@@ -40,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import registry as sa_registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col
@@ -177,6 +177,19 @@ class ImportJobRow(RegistryTable, table=True):
     errors: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # Who ran it (the caller's organisation): a discom reads its own imports' reports.
+    writer: str | None = Field(default=None, max_length=255)
+
+
+# PostgreSQL's "try the transaction again" answers: a deadlock's victim, a serialization
+# failure. Nothing else is transient (SQLite's errors carry no SQLSTATE at all).
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (SQLAlchemy's, or the driver's own) says "run it again"."""
+    original = getattr(exc, "orig", None) or exc
+    return getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -327,6 +340,8 @@ class RegistryStore:
                         copy.write_row(row_values)
             except psycopg.IntegrityError as exc:
                 raise IntegrityError(statement, None, exc) from exc
+            except psycopg.OperationalError as exc:  # a deadlock's victim among them
+                raise OperationalError(statement, None, exc) from exc
             return
         marks = ", ".join("?" for _ in columns)
         statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - checked names

@@ -42,6 +42,7 @@ MIGRATION_PACKAGES = {
     "protocol.filings": "protocol.filings:migrations",
     "protocol.der": "protocol.der:migrations",
     "protocol.market": "protocol.market:migrations",
+    "sandbox.participants.der_requests": "sandbox.participants.der_requests:migrations",
 }
 
 

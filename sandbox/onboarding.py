@@ -150,6 +150,9 @@ class Onboarding:
                 "states": [member.state] if member.state else [],
                 "domains": [f"vc:{kind}" for kind in member.issues] + list(member.domains),
                 "actions": ["issue_credentials"] if member.issues else [],
+                # A discom writes its own records only (registry.ownership): its token
+                # names the discom code recorded here.
+                "discoms": [member.discom_code] if member.discom_code else [],
                 "valid_from": since,
             }
             _ok(writer.put_record(AUTHORITY, TRUST_REGISTRY, member.name, role), member, "role")

@@ -21,7 +21,13 @@ from kernel.access import install_authenticator
 from kernel.backoffice import install_backoffice
 from kernel.tokens import AccessTokenVerifier, bearer_authenticator, compact_jws
 
-ALL_REGISTRY = ("registry:read", "registry:write", "registry:personal", "ledger:read")
+# Every registry scope, the operator's ``registry:admin`` included: such a token writes
+# every discom's records (registry.ownership); a discom's own token has no
+# ``registry:admin`` and names its discom in its roles (:func:`discom_writer`).
+ALL_REGISTRY = (
+    "registry:read", "registry:write", "registry:personal", "ledger:read", "registry:admin",
+)  # fmt: skip
+DISCOM_REGISTRY = ("registry:read", "registry:write", "registry:personal", "ledger:read")
 
 
 class TestIssuer:
@@ -73,10 +79,20 @@ class TestIssuer:
         return {"Authorization": f"Bearer {self.token(audience=audience, scopes=scopes, **kw)}"}
 
 
+def discom_writer(
+    issuer: TestIssuer, audience: str, code: str, subject: str | None = None
+) -> dict[str, str]:
+    """Headers of discom ``code``'s own machine token, as the directory issues it: the
+    discom scopes, roles ``discom`` and ``discom:<code>``."""
+    return issuer.headers(audience, DISCOM_REGISTRY, subject=subject or f"{code.lower()}.test",
+                          roles=("discom", f"discom:{code}"))  # fmt: skip
+
+
 def authorise_registry(app: FastAPI, client: Any, audience: str = "registry.test") -> TestIssuer:
     """Install token verification on a registry app and give ``client`` (a TestClient or
-    an httpx.Client) a token with every registry scope: the block's own tests then
-    exercise the API as an authorised discom would."""
+    an httpx.Client) a token with every registry scope, ``registry:admin`` included: the
+    block's own tests then exercise the API as its operator would, unscoped by discom
+    (tests/registry/test_discom_scope.py writes as discoms)."""
     issuer = TestIssuer()
     issuer.install(app, audience)
     client.headers.update(issuer.headers(audience, ALL_REGISTRY))

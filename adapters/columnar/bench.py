@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -268,6 +269,9 @@ def run_baseline(workdir: Path, cap: int) -> dict[str, float]:
     }
 
 
+_CAUSE = re.compile(r"(Exception|Error)(:|\s|$)")
+
+
 def _child(*args: str) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, "-m", "adapters.columnar.bench", *args],
@@ -276,7 +280,16 @@ def _child(*args: str) -> dict[str, float]:
         text=True,
     )
     if done.returncode:
-        raise RuntimeError(f"bench child {args} failed:\n{done.stderr[-3000:]}")
+        # A JVM's trace is thousands of lines whose cause is near the top: keep it all in
+        # a file and name the first exception line, not just the trace's tail.
+        name = f"ies-bench-{args[0]}-{os.getpid()}-{time.time_ns()}.log"
+        log = Path(tempfile.gettempdir()) / name
+        log.write_text(done.stderr, encoding="utf-8")
+        causes = [line for line in done.stderr.splitlines() if _CAUSE.search(line)]
+        first = causes[0].strip() if causes else "(no exception line)"
+        raise RuntimeError(
+            f"bench child {args} failed: {first}\nwhole stderr: {log}\n{done.stderr[-1500:]}"
+        )
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

@@ -48,7 +48,9 @@ class MeterDataSettings(ServiceSettings):
     meterdata_bucket_rows: int = 2_000_000
     spark_master: str = "local[2]"
     spark_shuffle_partitions: int = 8
-    spark_driver_memory: str = "1g"
+    # Local mode runs the executor inside the driver: its heap is the tasks' memory. 1g ran
+    # out of execution memory (hash aggregate -> sort -> window) on ~2M-row buckets.
+    spark_driver_memory: str = "2g"
 
 
 _SPARK_CONF = {

@@ -52,6 +52,7 @@ from protocol.outages.topology import RegistryTopology
 from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
 from registry.app import RegistrySettings, create_app
+from registry.ownership import REGISTRY_ADMIN
 
 NETWORK = "indiaenergystack.in/test-ies-data-sharing-network"
 SINCE = "2026-01-01T00:00:00+05:30"
@@ -173,7 +174,8 @@ def run(feeders: int = 50, connections: int = 5) -> dict[str, float]:
                                     keys={"k1": public})  # fmt: skip
         grid_writer = {"Authorization": "Bearer " + access_token(
             bench_key.sign, kid="k1", issuer="bench", subject="discom.bench",
-            audience="registry", scopes=["registry:write"], lifetime=3600)}  # fmt: skip
+            audience="registry", scopes=["registry:write", REGISTRY_ADMIN],  # its own grid
+            lifetime=3600)}  # fmt: skip
         reg_port = _port()
         reg_server = uvicorn.Server(uvicorn.Config(registry_app, host="127.0.0.1",
                                                    port=reg_port, log_level="warning"))  # fmt: skip

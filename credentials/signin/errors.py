@@ -3,9 +3,7 @@ exists, or which half of a credential was wrong, is nobody's business."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from kernel.problems import Problem
+from kernel.problems import Problem, RetryLater
 
 
 class SignInProblem(Problem):
@@ -23,7 +21,7 @@ class SignInRefused(SignInProblem):
     )
 
 
-class LockedOut(SignInProblem):
+class LockedOut(SignInProblem, RetryLater):
     slug = "sign-in-locked"
     title = "Too many failed sign-ins"
     status = 429
@@ -32,14 +30,6 @@ class LockedOut(SignInProblem):
         "The account is locked after repeated failed sign-ins; retry after the number of "
         "seconds in the Retry-After header."
     )
-
-    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
-        super().__init__(detail, retry_after=retry_after, **extensions)
-        self.retry_after = retry_after
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class CsrfRefused(SignInProblem):

@@ -13,9 +13,9 @@ discom's own request signature, so the discom can prove what was acknowledged.
 acknowledged filing back with reasons. What authenticates it is the same Beckn
 signature over the exact body, verified against the directory, and the signer must be
 the commission itself (the subscriber id whose key signs the receipts); a licensee's
-or a stranger's valid signature is refused. Which member of staff asked is not yet
-known to the inbox: sign-in to the console (issue 15) will name the operator; until
-then whoever holds the commission's key speaks for it.
+or a stranger's valid signature is refused. The body names the member of staff who
+asked (``operator``, the subject of their console session), inside what the signature
+covers: the filing keeps it beside the commission's name, and the discom reads both.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from kernel.access import signed
 from kernel.backoffice import backoffice
 from kernel.pagination import Page
 from kernel.problems import problem_responses
+from kernel.signed_requests import SignedRequest, verified_request
 from protocol.errors import (
     KeyRevoked,
     SignatureExpired,
@@ -113,6 +114,15 @@ class History(BaseModel):
 
 
 def router(inbox: Inbox) -> APIRouter:
+    async def verified(request: Request, now: datetime) -> SignedRequest[Verdict]:
+        """The request's exact body, verified by :func:`authenticate` (kernel.signed_requests:
+        the steps every ``signed`` door takes) before anything is read or stored."""
+        return await verified_request(
+            request,
+            "authorization",
+            lambda header, body: authenticate(header, body, inbox.keys, now),
+        )
+
     api = APIRouter(prefix="/filings", tags=["filings inbox"])
 
     @api.post(
@@ -146,10 +156,9 @@ def router(inbox: Inbox) -> APIRouter:
         },
     )
     async def file(request: Request) -> Response:
-        body = await request.body()
-        header = request.headers.get("authorization")
         now = inbox.clock()
-        verdict = await run_in_threadpool(authenticate, header, body, inbox.keys, now)
+        signed_request = await verified(request, now)
+        body, header, verdict = signed_request.body, signed_request.signature, signed_request.signer
 
         def store() -> service.Received:
             for attempt in (1, 2):
@@ -226,10 +235,9 @@ def router(inbox: Inbox) -> APIRouter:
     async def request_correction(
         request: Request, filing_id: Annotated[str, Path(max_length=64)]
     ) -> Response:
-        body = await request.body()
-        header = request.headers.get("authorization")
         now = inbox.clock()
-        verdict = await run_in_threadpool(authenticate, header, body, inbox.keys, now)
+        signed_request = await verified(request, now)
+        body, verdict = signed_request.body, signed_request.signer
 
         def store() -> service.Received:
             with Session(inbox.engine) as s:

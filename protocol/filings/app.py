@@ -57,6 +57,7 @@ def create_app(
         routers=[router(inbox)],
         max_body_bytes=settings.max_body_bytes,
         lifespan=lifespan,
+        settings=settings,  # its abuse limits (IES_RATE_*): 429 with Retry-After
     )
     app.state.engine = engine
     app.state.inbox = inbox

@@ -143,10 +143,19 @@ class Reason(_Edge):
     message: Annotated[str, Field(min_length=1, max_length=500)]
 
 
+Operator = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.@:+\-]+$")]
+
+
 class CorrectionAsk(_Edge):
-    """The body of ``POST /filings/{id}/corrections`` (what the regulator's signature covers)."""
+    """The body of ``POST /filings/{id}/corrections`` (what the regulator's signature covers).
+
+    ``operator`` names the member of the commission's staff who asks (the subject of
+    their signed-in session): the organisation's key signs, but accountability names a
+    person, and since the name is inside the signed body it cannot be changed in
+    transit or swapped for another's without the signature failing."""
 
     reasons: list[Reason] = Field(min_length=1, max_length=50)
+    operator: Operator
 
 
 class CorrectionRequest(BaseModel):
@@ -155,8 +164,9 @@ class CorrectionRequest(BaseModel):
 
     reasons: list[Reason]
     requested_at: str
-    requested_by: str
+    requested_by: str  # the organisation whose key signed (the commission)
     request_digest: str
+    operator: str | None = None  # the staff member who asked (None: asked before issue 16)
 
 
 class FeederFigures(BaseModel):

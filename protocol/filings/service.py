@@ -204,7 +204,8 @@ def read_correction(body: bytes) -> CorrectionAsk:
         return CorrectionAsk.model_validate_json(body)
     except ValidationError as exc:
         raise FilingInvalid(
-            "the body is not a correction request (reasons: at least one code and message)",
+            "the body is not a correction request (reasons: at least one code and message; "
+            "operator: the staff member who asks)",
             errors=_errors(exc),
         ) from None
 
@@ -250,6 +251,7 @@ def request_correction(
         requested_at=now.isoformat(),
         requested_by=sender,
         request_digest=digest,
+        operator=ask.operator,
     )
     if not store.mark_corrections_requested(
         session, filing_id, request.model_dump(mode="json"), status.value

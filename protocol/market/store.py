@@ -14,10 +14,24 @@ decided and read as written afterwards:
   and asks as the book held them), the uniform price and quantity, and every trade
   with the policy decision on it. A cleared block takes no more orders, so clearing
   the same day again finds none of its orders open and leaves the row as it is.
+  The row is written *before* anything leaves the platform (write-ahead): its trades
+  are then fixed, and each trade's policy decision and ledger answer are added to it
+  as they happen (:meth:`MarketStore.keep_postings`), each decision kept before the
+  ledger is asked to record the trade under it. ``posted_at`` is set when every trade
+  is decided and every allowed one is in the ledger; a block without it was
+  interrupted (a crash, a service down) and its postings are finished, never redone,
+  by the next clearing of the day: the ledger answers a trade posted again with the
+  same content as recorded once (200), so no trade is ever recorded twice.
 * ``market_statement``: one row per party (and per discom) per settled day: the
   statement exactly as the platform settled it from the ledger. Settling the day
   again replaces it and counts a new ``version`` (the discoms may have corrected
   their meter blocks).
+
+Who may trade is a record too:
+
+* ``market_prosumer``: one row per onboarded prosumer (its wallet's did:key), written
+  before the onboarding answers, loaded by a restarted platform; onboarding the same
+  holder again updates its row (a new ``version``), never adds one.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, CursorResult, Engine, Index, LargeBinary, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry as sa_registry
 from sqlmodel import Field, SQLModel, col, select
 
@@ -53,6 +68,7 @@ class BlockRow(MarketTable, table=True):
     orders: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     trades: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     cleared_at: datetime = _ts()
+    posted_at: datetime | None = _ts(nullable=True)  # None: postings unfinished
 
 
 class StatementRow(MarketTable, table=True):
@@ -87,6 +103,26 @@ class OrderRow(MarketTable, table=True):
     cleared_block: str | None = Field(default=None, max_length=20)  # None: open
 
 
+class ProsumerRow(MarketTable, table=True):
+    __tablename__ = "market_prosumer"
+    __table_args__ = (Index("ix_market_prosumer_customer", "customer"),)
+
+    holder: str = Field(primary_key=True, max_length=300)  # the wallet's did:key
+    customer: str = Field(max_length=255)  # its registry id
+    meter: str = Field(max_length=300)  # its meter's asset DID
+    discom: str = Field(max_length=255)  # the issuing discom's host
+    category: str = Field(max_length=40)
+    sanctioned_load_kw: float
+    der_capacity_kw: float
+    metering_scheme: str = Field(max_length=20)
+    export_basis: str = Field(max_length=20)
+    der_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    permission: str = Field(max_length=100)  # the trading permission issued last (its id)
+    version: int = 1  # onboardings of this holder
+    onboarded_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
 class OrdersAlreadyCleared(RuntimeError):
     """A clearing tried to mark orders another clearing had marked (nothing written)."""
 
@@ -102,6 +138,7 @@ def block_json(row: BlockRow) -> dict[str, Any]:
         "orders": row.orders,
         "trades": row.trades,
         "cleared_at": from_db(row.cleared_at).isoformat(),
+        "posted_at": None if row.posted_at is None else from_db(row.posted_at).isoformat(),
     }
 
 
@@ -165,6 +202,25 @@ class MarketStore:
             for row in rows:
                 session.merge(row)
 
+    def unposted(self, day: str) -> list[BlockRow]:
+        """The day's cleared blocks whose postings (decisions, ledger) are unfinished."""
+        with session_scope(self.engine) as session:
+            query = select(BlockRow).where(BlockRow.day == day, col(BlockRow.posted_at).is_(None))
+            return list(session.exec(query.order_by(col(BlockRow.number))))
+
+    def keep_postings(
+        self, block_id: str, trades: list[dict[str, Any]], posted_at: datetime | None
+    ) -> None:
+        """The block's trades with what was decided and posted so far; ``posted_at``
+        once every posting is done (a posted block is never changed again)."""
+        with session_scope(self.engine) as session:
+            row = session.get(BlockRow, block_id)
+            if row is None or row.posted_at is not None:
+                raise LookupError(f"{block_id} is not a cleared block with postings to do")
+            row.trades = [dict(t) for t in trades]
+            row.posted_at = posted_at
+            session.add(row)
+
     def blocks(self, day: str, after: int | None, limit: int) -> list[BlockRow]:
         with session_scope(self.engine) as session:
             query = select(BlockRow).where(BlockRow.day == day)
@@ -175,6 +231,33 @@ class MarketStore:
     def block(self, block_id: str) -> BlockRow | None:
         with session_scope(self.engine) as session:
             return session.get(BlockRow, block_id)
+
+    def keep_prosumer(self, row: ProsumerRow) -> ProsumerRow:
+        """Keep an onboarded prosumer: a new holder is added, a holder onboarding again
+        has its row updated (same ``onboarded_at``, next ``version``)."""
+        try:
+            return self._keep_prosumer(row)
+        except IntegrityError:  # the same holder onboarded at the same moment: update it
+            return self._keep_prosumer(row)
+
+    def _keep_prosumer(self, row: ProsumerRow) -> ProsumerRow:
+        with session_scope(self.engine) as session:
+            kept = session.get(ProsumerRow, row.holder)
+            if kept is None:
+                session.add(row)
+                return row
+            for name, value in row.model_dump(exclude={"holder", "onboarded_at",
+                                                       "version"}).items():  # fmt: skip
+                setattr(kept, name, value)
+            kept.version += 1
+            session.add(kept)
+            return kept
+
+    def prosumers(self) -> list[ProsumerRow]:
+        """Every onboarded prosumer, the most recently onboarded last."""
+        with session_scope(self.engine) as session:
+            order = (col(ProsumerRow.updated_at), col(ProsumerRow.holder))
+            return list(session.exec(select(ProsumerRow).order_by(*order)))
 
     def keep_statements(self, day: str, statements: list[dict[str, Any]], at: datetime) -> None:
         """Every statement of ``day`` at once (a re-settlement replaces them all)."""

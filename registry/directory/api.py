@@ -303,6 +303,7 @@ async def query_registry(
     state: Filter = None,
     status: Filter = None,
     participant_type: Filter = None,
+    discom: Filter = None,
     member: Filter = None,
     subscriber_id: Filter = None,
     limit: Limit = 100,
@@ -314,6 +315,7 @@ async def query_registry(
         "state": state,
         "status": status,
         "participant_type": participant_type,
+        "discom": discom and discom.upper(),
         "member": member,
         "subscriber_id": subscriber_id,
     }

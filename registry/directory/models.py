@@ -30,7 +30,7 @@ from pydantic import (
 
 from registry.directory.didweb import InvalidKey, decode_public_key, did_of, host_of
 from registry.directory.errors import RecordInvalid
-from registry.models import INDIAN_STATES, Instant
+from registry.models import INDIAN_STATES, Code, Instant
 
 # The registry name ONIX's DeDi plugin asks for: lookup/{subscriber}/subscribers.beckn.one/{key}.
 SUBSCRIBER_REGISTRY = "subscribers.beckn.one"
@@ -249,8 +249,18 @@ class ParticipantRoleDetails(_Details):
     actions: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]] = Field(
         default_factory=list, max_length=64
     )
+    # The discom codes (the registry's ``address.discom``) a discom answers for: its
+    # access tokens carry them (roles ``discom:<code>``) and the registry lets it write
+    # those discoms' records only. Only the operator writes this record.
+    discoms: list[Code] = Field(default_factory=list, max_length=8)
     valid_from: Instant
     valid_until: Instant | None = None
+
+    @model_validator(mode="after")
+    def _discoms_for_discoms(self) -> ParticipantRoleDetails:
+        if self.discoms and self.participant_type is not ParticipantType.DISCOM:
+            raise ValueError("discoms: only a discom's role names the discoms it answers for")
+        return self
 
     def index(self) -> dict[str, Any]:
         return {
@@ -259,7 +269,8 @@ class ParticipantRoleDetails(_Details):
             "valid_until": self.valid_until,
             "tags": [("participant_type", self.participant_type.value)]
             + [("state", s) for s in self.states]
-            + [("domain", d) for d in self.domains],
+            + [("domain", d) for d in self.domains]
+            + [("discom", c.upper()) for c in self.discoms],
         }
 
 

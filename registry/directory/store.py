@@ -14,7 +14,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, and_, func, or_, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    CursorResult,
+    Index,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, col
 
 from kernel.database import timestamp_field as _ts
@@ -125,6 +140,18 @@ class AuditRow(RegistryTable, table=True):
     body_digest: str = Field(max_length=128)
     signature: str | None = Field(default=None, max_length=2000)
     jti: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class TokenAssertionRow(RegistryTable, table=True):
+    """A client assertion the token endpoint accepted (RFC 7523 §3: a ``jti`` is used
+    once), kept until the assertion could no longer verify. The primary key makes the
+    database itself refuse a second use: from another directory process, after a
+    restart, or by a concurrent request that loses the race."""
+
+    __tablename__ = "registry_dir_token_jti"
+
+    key: str = Field(primary_key=True, max_length=400)  # "{client_id}|{jti}"
+    expires_at: datetime = _ts(index=True)
 
 
 class DirectoryStore:
@@ -397,3 +424,31 @@ class DirectoryStore:
         if after is not None:
             query = query.where(col(AuditRow.pk) > after)
         return list(self.session.scalars(query.order_by(col(AuditRow.pk)).limit(limit)))
+
+    # client assertions seen by the token endpoint
+    def use_assertion(self, key: str, until: datetime, now: datetime) -> bool:
+        """Record ``key`` as used until ``until``; ``False`` if it is in use already.
+
+        A row whose time is over no longer blocks: it is taken over by an update that
+        only one of two concurrent callers can make (the other then finds it current)."""
+        table = TokenAssertionRow.__table__  # type: ignore[attr-defined]
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(table).values(key=key, expires_at=to_db(until)))
+            return True
+        except IntegrityError:
+            pass
+        renewed: CursorResult[Any] = self.session.execute(  # type: ignore[assignment]
+            update(table)
+            .where(table.c.key == key, table.c.expires_at <= to_db(now))
+            .values(expires_at=to_db(until))
+        )
+        return renewed.rowcount == 1
+
+    def purge_assertions(self, now: datetime) -> int:
+        """Forget the assertions that can no longer verify; how many."""
+        table = TokenAssertionRow.__table__  # type: ignore[attr-defined]
+        purged: CursorResult[Any] = self.session.execute(  # type: ignore[assignment]
+            delete(table).where(table.c.expires_at <= to_db(now))
+        )
+        return int(purged.rowcount or 0)

@@ -12,11 +12,15 @@ subscriber id, ``aud`` = this endpoint), and gets an access token:
 - for one audience (``audience`` or ``resource``, the subscriber id of the service it
   will call), five minutes;
 - carrying ``scope`` (from the participant's ``participant_type``), ``roles`` and
-  ``org``.
+  ``org``. ``roles`` is the ``participant_type`` and, for a discom, ``discom:<code>``
+  for each discom code the operator's record names (``discoms``): the registry lets a
+  writer write those discoms' records only (``registry.ownership``). Every claim comes
+  from the directory's records; nothing of the client's assertion is copied into it.
 
 Errors are RFC 6749 §5.2 JSON (``invalid_client``, ``invalid_request``...), not problem
 details: OAuth clients expect them. Each assertion's ``jti`` is accepted once
-(replays refused until the assertion would have expired anyway).
+(replays refused until the assertion would have expired anyway), remembered in the
+directory's database so that two directory processes, or one restarted, agree.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 
 from kernel.access import signed
+from kernel.database import session_scope
 from kernel.problems import Problem
 from kernel.tokens import (
     ACCESS_TOKEN_LIFETIME,
@@ -48,6 +54,8 @@ from kernel.tokens import (
 )
 from registry.directory.keys import Refusal
 from registry.directory.service import Directory
+from registry.directory.store import DirectoryStore
+from registry.ownership import DISCOM_ROLE
 
 # What each kind of participant may ask of the stack's non-Beckn doors. Registry reads
 # of opaque identifiers are open; personal data, writes, issuance and policy are not.
@@ -79,21 +87,33 @@ class TokenError(Exception):
 
 
 class ReplayCache:
-    """Assertion ids seen, each kept until its assertion expires (then a replay would be
-    refused for its ``exp`` anyway). One process: the directory runs as one."""
+    """Assertion ids seen, in the directory's database (``registry_dir_token_jti``),
+    each kept until its assertion expires (then a replay would be refused for its
+    ``exp`` anyway). The table's primary key refuses a second use whichever process
+    sees it, and a restart forgets nothing; rows past their time are purged now and
+    then (at most every ``purge_every`` seconds per process) and never block a key."""
 
-    def __init__(self) -> None:
-        self._seen: dict[str, float] = {}
+    def __init__(self, engine: Engine, *, purge_every: float = 60.0) -> None:
+        self.engine = engine
+        self.purge_every = purge_every
         self._lock = threading.Lock()
+        self._next_purge = 0.0
 
     def first_use(self, key: str, expires: float, now: float) -> bool:
+        at = datetime.fromtimestamp(now, UTC)
+        # Kept while the assertion could still verify (its exp plus the clock leeway).
+        until = datetime.fromtimestamp(max(expires, now) + LEEWAY + 1, UTC)
+        with session_scope(self.engine) as session:
+            store = DirectoryStore(session)
+            if self._purge_due(now):
+                store.purge_assertions(at)
+            return store.use_assertion(key, until, at)
+
+    def _purge_due(self, now: float) -> bool:
         with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen = {k: e for k, e in self._seen.items() if e > now}
-            if self._seen.get(key, 0.0) > now:
+            if now < self._next_purge:
                 return False
-            # Kept while the assertion could still verify (its exp plus the clock leeway).
-            self._seen[key] = max(expires, now) + LEEWAY + 1
+            self._next_purge = now + self.purge_every
             return True
 
 
@@ -124,7 +144,7 @@ class TokenIssuer:
         self.scopes = dict(scopes or DEFAULT_SCOPES)
         self.lifetime = lifetime
         self.clock = clock
-        self.replays = ReplayCache()
+        self.replays = ReplayCache(directory.engine)
 
     def issue(self, form: Mapping[str, str]) -> dict[str, Any]:
         if form.get("grant_type") != "client_credentials":
@@ -138,11 +158,12 @@ class TokenIssuer:
         audience = (form.get("audience") or form.get("resource") or "").strip()
         if not audience:
             raise TokenError("invalid_request", "name the service: audience=<subscriber id>")
-        if audience != self.issuer and self._participant_type(audience) is None:
+        if audience != self.issuer and self._role(audience) is None:
             raise TokenError("invalid_target", f"{audience!r} is no service of this network")
-        participant_type = self._participant_type(client_id)
-        if participant_type is None:
+        role = self._role(client_id)
+        if role is None:
             raise TokenError("invalid_client", f"{client_id} has no role in the network", 401)
+        participant_type, discoms = role
         granted = self.scopes.get(participant_type, ())
         wanted = form.get("scope")
         if wanted:
@@ -154,7 +175,8 @@ class TokenIssuer:
         token_claims = {
             "iss": self.issuer, "sub": client_id, "aud": audience, "iat": issued,
             "nbf": issued, "exp": issued + self.lifetime, "jti": secrets.token_urlsafe(16),
-            "scope": " ".join(granted), "roles": [participant_type], "org": client_id,
+            "scope": " ".join(granted), "org": client_id,
+            "roles": [participant_type, *(f"{DISCOM_ROLE}{code}" for code in discoms)],
             "client_id": client_id,
         }  # fmt: skip
         token = compact_jws({"alg": "Ed25519", "typ": "at+jwt", "kid": self.kid},
@@ -200,8 +222,9 @@ class TokenIssuer:
             raise TokenError("invalid_client", "the assertion's jti is malformed", 401)
         return subject, claims
 
-    def _participant_type(self, subscriber_id: str) -> str | None:
-        """The participant_type the network operator recorded (by host or did:web)."""
+    def _role(self, subscriber_id: str) -> tuple[str, tuple[str, ...]] | None:
+        """The participant_type the network operator recorded (by host or did:web), and
+        the discom codes its record names (a discom's), upper case."""
         for who in (subscriber_id, f"did:web:{subscriber_id}"):
             try:
                 data, _ = self.directory.query(
@@ -213,7 +236,9 @@ class TokenIssuer:
             for record in data.records:
                 kind = record.details.get("participant_type")
                 if isinstance(kind, str):
-                    return kind
+                    codes = record.details.get("discoms") or []
+                    discoms = tuple(sorted({str(c).strip().upper() for c in codes if c}))
+                    return kind, discoms if kind == "discom" else ()
         return None
 
 

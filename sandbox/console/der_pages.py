@@ -1,15 +1,20 @@
-"""DER onboarding's pages: the installer's application form, the discom's queue with
-its automatic verdicts (every rule, with its clause), and the consumer's DER.
+"""DER onboarding's pages: the installer's application form, the consumer's approval
+of it, the discom's queue with its automatic verdicts (every rule, with its clause),
+and the consumer's DER.
 
-The installer applies as the DER onboarding use case does, over the network: the
-consumer's wallet (which the console keeps for the sandbox's personas) signs one
-presentation for the discom's challenge, holding the consumer's ElectricityCredential,
-the installer's licence from the state nodal agency and the test laboratory's
-certificates for the inverter and the modules; the installer's BAP sends it to the
-discom's BPP as a Beckn ``confirm`` and the page waits for the ``on_confirm`` (the
-decision, within seconds). The consumer's consent is their signature on that
-presentation: in the sandbox the console holds the consumer's wallet, so the form asks
-the installer to confirm the consumer agreed before the console signs with it.
+The installer prepares an application at its own desk (``/app/der-applications`` on
+its process, ``sandbox.participants.der_requests``): the DER, the scheme, the kit, its
+licence from the state nodal agency and the test laboratory's certificates, but nothing
+of the consumer's. It waits there AWAITING_CONSUMER_APPROVAL, with a notice of what
+approving shares (the consumer's ElectricityCredential), with whom (their discom) and
+why. The consumer, signed in to their own session, reads it on their DER page and
+approves or declines: approving, their wallet (which the console keeps for the
+sandbox's personas, and uses for its own persona only) signs one presentation of their
+passport with the installer's credentials for the discom's challenge; the installer's
+desk checks it is theirs and its BAP sends it to the discom's BPP as a Beckn
+``confirm``; the page waits for the ``on_confirm`` (the decision, within seconds) and
+the wallet collects the DERCredential. Declining sends nothing. The installer's pages
+never touch a consumer's wallet.
 
 The queue and the consumer's page read the discom's ``/der-onboarding/applications``.
 """
@@ -20,8 +25,9 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from adapters.synthetic import IST
@@ -36,7 +42,8 @@ from sandbox.console.view import (
     acted,
     render,
 )
-from sandbox.plan import DER_NETWORK, DER_ONBOARDING, Member
+from sandbox.participants.der_requests.errors import RequestNotFound
+from sandbox.plan import Member
 from sandbox.usecases.der_onboarding import CONTEXT, INVERTER_STANDARDS, MODULE_STANDARDS
 
 router: APIRouter = APIRouter()
@@ -47,6 +54,8 @@ LAB = "certifier"
 SCHEMES = ("net_metering", "net_billing", "gross_metering")
 ANSWER_WAIT = 20.0  # seconds for the discom's on_confirm
 QUEUE_PAGES = 20  # how far back the consumer's and installer's lists look (x 100)
+DESK = "/app/der-applications"  # the installer's desk of application requests
+RequestId = Annotated[str, Path(pattern=r"^DERREQ-[0-9A-F]{20,40}$")]
 
 
 def _installer(request: Request) -> tuple[Console, Persona]:
@@ -142,7 +151,7 @@ def electricity_credential(console: Console, consumer: Persona) -> Any:
 
 
 def application(
-    presentation: Json,
+    presentation: Json | None,
     consumer: Persona,
     capacity_kw: float,
     scheme: str,
@@ -150,7 +159,8 @@ def application(
     commissioning: date,
     resubmission_of: str | None,
 ) -> Json:
-    """The DERConnectionApplication, as the use case's installer sends it."""
+    """The DERConnectionApplication, as the use case's installer sends it (without the
+    presentation while it awaits the consumer)."""
     body: Json = {
         "@context": CONTEXT,
         "@type": "DERConnectionApplication",
@@ -160,44 +170,12 @@ def application(
         "meter": {"serialNumber": f"BM-{consumer.number}", "manufacturer": "SBXMTR",
                   "model": "Bidirectional 3-phase", "phase": 3},
         "commissioningDate": commissioning.isoformat(),
-        "presentation": presentation,
     }  # fmt: skip
+    if presentation is not None:
+        body["presentation"] = presentation
     if resubmission_of:
         body["resubmissionOf"] = resubmission_of
     return body
-
-
-def _contract(attributes: Json) -> Json:
-    return {"commitments": [{
-        "id": "der-connection-1", "status": {"descriptor": {"code": "DRAFT"}},
-        "resources": [{"id": "der-connection", "quantity": {"value": "1"}}],
-        "offer": {"id": "der-connection", "resourceIds": ["der-connection"]},
-        "commitmentAttributes": attributes,
-    }]}  # fmt: skip
-
-
-def send(console: Console, discom: Member, attributes: Json) -> Json:
-    """``confirm`` from the installer's BAP; the discom's decision from its on_confirm."""
-    sent: Json = console.net.office_post(INSTALLER, "/app/beckn/send", {
-        "action": "confirm", "url": discom.beckn_url, "receiver": discom.host,
-        "networkId": DER_NETWORK, "domain": DER_ONBOARDING, "bppId": discom.host,
-        "bppUri": discom.beckn_url, "message": {"contract": _contract(attributes)},
-    })  # fmt: skip
-    if not sent.get("acknowledged"):
-        raise Upstream(discom.name, 502, f"the discom refused the application: {sent.get('error')}")
-    deadline = time.monotonic() + ANSWER_WAIT
-    while time.monotonic() < deadline:
-        got = console.net.office_get(
-            INSTALLER, "/app/beckn/received", transactionId=sent["transactionId"]
-        )
-        answers = [i for i in got if i["action"] == "on_confirm"]
-        if answers:
-            decision: Json = answers[0]["document"]["message"]["contract"]["commitments"][0][
-                "commitmentAttributes"
-            ]
-            return decision
-        time.sleep(0.1)
-    raise Upstream(discom.name, 504, "no decision (on_confirm) within the wait")
 
 
 def _consumers(console: Console) -> list[Persona]:
@@ -235,6 +213,7 @@ def installer_home(request: Request) -> Response:
     me = console.plan.member(INSTALLER)
     applications: list[Json] = []
     try:
+        asked: list[Json] = console.net.office_get(INSTALLER, DESK)
         for discom in console.plan.discoms():
             for item in _queue(console, discom.name, requester=me.host):
                 if item["requester"] == me.host:
@@ -243,7 +222,8 @@ def installer_home(request: Request) -> Response:
     except Upstream as exc:
         return _error_page(request, exc, persona)
     applications.sort(key=lambda a: a["receivedAt"], reverse=True)
-    data = {"installer": me.host, "applications": applications}
+    requests = [{k: v for k, v in r.items() if k != "credentials"} for r in asked]
+    data = {"installer": me.host, "requests": requests, "applications": applications}
     view = {
         "consumers": _consumers(console),
         "schemes": SCHEMES,
@@ -252,7 +232,7 @@ def installer_home(request: Request) -> Response:
     return render(request, "installer.html", data, persona=persona, view=view)
 
 
-@router.post("/installer/applications", summary="Send a DER connection application")
+@router.post("/installer/applications", summary="Prepare a DER connection application")
 def installer_apply(
     request: Request,
     consumer: Annotated[str, Form(pattern=r"^[a-z0-9-]{1,40}$")],
@@ -260,11 +240,11 @@ def installer_apply(
     scheme: Annotated[str, Form(pattern=r"^(net_metering|net_billing|gross_metering)$")],
     inverter_kw: Annotated[float, Form(gt=0, le=1000)],
     commissioning_date: Annotated[date, Form()],
-    consent: Annotated[str, Form(pattern=r"^yes$")],
     resubmission_of: Annotated[str | None, Form(pattern=r"^DERAPP-[A-Z0-9-]{1,40}$")] = None,
 ) -> Response:
-    """The console gathers the presentation (see the module docstring), the installer's
-    BAP sends it, and the page returns with the discom's decision."""
+    """The application goes to the installer's desk, awaiting the customer's approval:
+    it holds the installer's licence and the kit's certificates, nothing of the
+    customer's but their number and the wallet to ask (see the module docstring)."""
     console, persona = _installer(request)
     customer = console.persona(consumer, "consumer")
     discom = console.plan.member(customer.member)
@@ -272,34 +252,22 @@ def installer_apply(
     equipment = [("INVERTER", f"INV-CON-{tag}"), ("SOLAR_PV", f"PVM-CON-{tag}")]
     try:
         credentials = [
-            electricity_credential(console, customer),
             licence(console, persona),
             certificate(console, "INVERTER", equipment[0][1], inverter_kw),
             certificate(console, "SOLAR_PV", equipment[1][1], round(inverter_kw * 1.1, 3)),
         ]
-        challenge = console.net.post(
-            discom.name, "/presentations/challenges", {"domain": discom.host}
-        )
-        wallet = console.wallets.wallet(customer.key)
-        presentation = wallet.present(credentials, challenge["challenge"], discom.host)
-        attributes = application(presentation, customer, capacity_kw, scheme, equipment,
+        attributes = application(None, customer, capacity_kw, scheme, equipment,
                                  commissioning_date, resubmission_of)  # fmt: skip
-        decision = send(console, discom, attributes)
-        if decision.get("derCredential"):
-            # The consumer's wallet collects its DERCredential with the one-time token.
-            delivery = decision["derCredential"]["delivery"]
-            credential = console.net.get_url(
-                discom.name, delivery["uri"],
-                headers={"Authorization": f"Bearer {delivery['token']}"},
-            )  # fmt: skip
-            issued = {"id": decision["derCredential"]["id"], "type": "DERCredential",
-                      "format": "vc+jwt" if isinstance(credential, str) else "ldp_vc"}  # fmt: skip
-            console.wallets.keep(customer.key, discom.name, issued, credential)
+        asked = console.net.office_post(INSTALLER, DESK, {
+            "consumerNumber": customer.number,
+            "consumerWallet": console.wallets.wallet(customer.key).did,
+            "discom": discom.host, "discomName": discom.title,
+            "application": attributes, "credentials": credentials,
+        })  # fmt: skip
     except Upstream as exc:
         return _error_page(request, exc, persona)
-    shown = {k: v for k, v in decision.items() if k != "derCredential"}
-    what = f"{decision.get('applicationNumber')}-{decision.get('outcome')}"
-    return acted(request, shown, "/installer", what)
+    shown = {k: v for k, v in asked.items() if k != "credentials"}
+    return acted(request, shown, "/installer", f"{asked['id']}-awaiting-consumer-approval")
 
 
 # ---------------------------------------------------------------------- discom queue
@@ -343,15 +311,141 @@ def discom_der_application(request: Request, name: str, number: str) -> Response
 # ---------------------------------------------------------------------- consumer
 
 
+def _myself(request: Request, key: str) -> tuple[Console, Persona]:
+    """The consumer's own session only: their wallet acts for nobody else (sign-in's
+    path rule says the same; the page checks the principal itself too)."""
+    console: Console = request.app.state.console
+    persona = console.persona(key, "consumer")
+    who = getattr(request.state, "principal", None)
+    if not isinstance(who, Principal) or who.subject != persona.key:
+        raise Forbidden("only the consumer decides on sharing their credential")
+    return console, persona
+
+
+def _asked(console: Console, persona: Persona, request_id: str) -> Json:
+    """The installer's request addressed to this consumer; another's is not found."""
+    try:
+        found: Json = console.net.office_get(
+            INSTALLER, f"{DESK}/{request_id}", for_consumer=persona.number,
+            consumerNumber=persona.number,
+        )  # fmt: skip
+    except Upstream as exc:
+        if exc.status == 404:
+            raise RequestNotFound(f"no application request {request_id} for you") from None
+        raise
+    if found.get("consumerWallet") != console.wallets.wallet(persona.key).did:
+        raise RequestNotFound(f"no application request {request_id} for you")
+    return found
+
+
+def _decide(console: Console, persona: Persona, request_id: str, body: Json) -> Json:
+    path = f"{DESK}/{request_id}/decision?consumerNumber={quote(persona.number or '')}"
+    done: Json = console.net.office_post(INSTALLER, path, body, for_consumer=persona.number)
+    return done
+
+
+@router.post(
+    "/consumer/{key}/der/requests/{request_id}/approve",
+    summary="Approve sharing my ElectricityCredential for an installer's application",
+)
+def consumer_approve(request: Request, key: str, request_id: RequestId) -> Response:
+    """The consumer's wallet signs one presentation of their passport with the
+    installer's credentials, for their discom's challenge; the installer's desk checks
+    it and sends it; the page waits for the discom's decision."""
+    console, persona = _myself(request, key)
+    asked = _asked(console, persona, request_id)
+    discom = console.plan.member(persona.member)
+    if asked["discom"] != discom.host:
+        raise RequestNotFound(f"{request_id} asks to share with {asked['discom']}, not your discom")
+    try:
+        passport = electricity_credential(console, persona)
+        challenge = console.net.post(
+            discom.name, "/presentations/challenges", {"domain": discom.host}
+        )
+        wallet = console.wallets.wallet(persona.key)
+        presentation = wallet.present(
+            [passport, *asked["credentials"]], challenge["challenge"], discom.host
+        )
+        done = _decide(console, persona, request_id,
+                       {"decision": "approve", "presentation": presentation})  # fmt: skip
+        if done.get("trail", [{}])[-1].get("kind") != "sent":
+            raise Upstream(discom.name, 502, "the discom refused the application")
+        decision = decided(console, persona, request_id, discom)
+        if decision.get("derCredential"):
+            collect(console, persona, discom, decision)
+    except Upstream as exc:
+        return _error_page(request, exc, persona)
+    shown = {k: v for k, v in decision.items() if k != "derCredential"}
+    what = f"{decision.get('applicationNumber')}-{decision.get('outcome')}"
+    return acted(request, shown, f"/consumer/{key}/der", what)
+
+
+@router.post(
+    "/consumer/{key}/der/requests/{request_id}/decline",
+    summary="Decline an installer's application: nothing is shared",
+)
+def consumer_decline(request: Request, key: str, request_id: RequestId) -> Response:
+    """A presentation of nothing, signed by the consumer's wallet for this request at
+    the installer: the application is closed and never reaches the discom."""
+    console, persona = _myself(request, key)
+    _asked(console, persona, request_id)
+    installer = console.plan.member(INSTALLER)
+    wallet = console.wallets.wallet(persona.key)
+    presentation = wallet.present([], f"decline:{request_id}", installer.host)
+    try:
+        done = _decide(console, persona, request_id,
+                       {"decision": "decline", "presentation": presentation})  # fmt: skip
+    except Upstream as exc:
+        return _error_page(request, exc, persona)
+    return acted(request, done, f"/consumer/{key}/der", "declined")
+
+
+def decided(console: Console, persona: Persona, request_id: str, discom: Member) -> Json:
+    """The discom's decision, as the installer's desk shows it to the consumer."""
+    deadline = time.monotonic() + ANSWER_WAIT
+    while time.monotonic() < deadline:
+        found = _asked(console, persona, request_id).get("decision")
+        if found:
+            decision: Json = found
+            return decision
+        time.sleep(0.1)
+    raise Upstream(discom.name, 504, "no decision (on_confirm) within the wait")
+
+
+def collect(console: Console, persona: Persona, discom: Member, decision: Json) -> None:
+    """The consumer's wallet collects its DERCredential with the one-time token."""
+    delivery = decision["derCredential"]["delivery"]
+    credential = console.net.get_url(
+        discom.name, delivery["uri"], headers={"Authorization": f"Bearer {delivery['token']}"}
+    )
+    issued = {"id": decision["derCredential"]["id"], "type": "DERCredential",
+              "format": "vc+jwt" if isinstance(credential, str) else "ldp_vc"}  # fmt: skip
+    console.wallets.keep(persona.key, discom.name, issued, credential)
+
+
 @router.get("/consumer/{key}/der", summary="My rooftop solar: its IDs and DER credential")
 def consumer_der(request: Request, key: str) -> Response:
     console: Console = request.app.state.console
     persona = console.persona(key, "consumer")
     consumer_id = console.consumer_id(persona)
+    try:
+        asked = [
+            {k: v for k, v in r.items() if k != "credentials"}
+            for r in console.net.office_get(
+                INSTALLER, DESK, for_consumer=persona.number, consumerNumber=persona.number
+            )
+            if r["consumerWallet"] == console.wallets.wallet(persona.key).did
+        ]
+    except Upstream as exc:
+        return _error_page(request, exc, persona)
+    awaiting = [r for r in asked if r["state"] == "AWAITING_CONSUMER_APPROVAL"]
+    answered = [r for r in asked if r["state"] != "AWAITING_CONSUMER_APPROVAL"]
     if consumer_id is None:
         data: Json = {
             "consumer_id": None,
             "onboarded": False,
+            "awaiting": awaiting,
+            "answered": answered,
             "applications": [],
             "credentials": [],
         }
@@ -372,6 +466,8 @@ def consumer_der(request: Request, key: str) -> Response:
     data = {
         "consumer_id": consumer_id,
         "onboarded": True,
+        "awaiting": awaiting,
+        "answered": answered,
         "ders": [a for a in mine if a["state"] == "APPROVED"],
         "applications": [{**a, "failed": _failed(a["verdict"])} for a in mine],
         "credentials": credentials,

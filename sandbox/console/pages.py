@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from consent.models import DataType, FrequencyUnit, Granularity
+from kernel.access import Principal, Unauthenticated
 from sandbox.console import der_pages, p2p_pages
 from sandbox.console.i18n import language
 from sandbox.console.personas import Persona
@@ -787,7 +788,12 @@ def request_correction(
     message: Annotated[list[str], Form(max_length=500)] = [],  # noqa: B006
 ) -> Response:
     """Posted by the regulator's one-filing page (no JavaScript needed); the inbox
-    checks the reasons and the filing's state, the console only signs and forwards."""
+    checks the reasons and the filing's state, the console only signs and forwards.
+    The signed ask names the member of staff signed in (their session's subject): no
+    session, no correction, whatever the commission's key would sign."""
+    operator = getattr(request.state, "principal", None)
+    if not isinstance(operator, Principal) or operator.via != "session":
+        raise Unauthenticated("a correction is asked by a signed-in member of staff")
     console: Console = request.app.state.console
     persona = console.personas.get("regulator")
     if not filing_id.isalnum() or len(filing_id) > 64:  # one path segment of the inbox's
@@ -796,7 +802,7 @@ def request_correction(
         raise HTTPException(503, "this console holds no key of the commission")
     try:
         done = console.net.request_correction(
-            filing_id, reasons_from_form(code, message), console.commission
+            filing_id, reasons_from_form(code, message), console.commission, operator.subject
         )
     except Upstream as exc:
         return _error_page(request, exc, persona)

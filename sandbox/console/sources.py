@@ -351,10 +351,15 @@ class Participants:
         found: list[Json] = self.office_get("regulator", f"/filings/{filing_id}/versions")["items"]
         return found
 
-    def request_correction(self, filing_id: str, reasons: list[Json], signer: Signer) -> Json:
+    def request_correction(
+        self, filing_id: str, reasons: list[Json], signer: Signer, operator: str
+    ) -> Json:
         """Send a filing back with the commission's reasons, signed with the
-        commission's own key (``signer``): the inbox takes this ask from no one else."""
-        body = json.dumps({"reasons": reasons}, separators=(",", ":")).encode()
+        commission's own key (``signer``): the inbox takes this ask from no one else.
+        ``operator`` (the signed-in member of staff) is inside the signed body."""
+        body = json.dumps(
+            {"reasons": reasons, "operator": operator}, separators=(",", ":")
+        ).encode()
         url = f"{self.member('regulator').url}/filings/{filing_id}/corrections"
         done: Json = self._call(
             "regulator", "POST", url, content=body, headers=signed_headers(body, signer)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -195,10 +197,21 @@ def pull_pages(pull: DatasetPull, body: Pull, me: Member) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class BackEnd:
+    """The bank's Beckn send and per-transaction inbox as functions: what a participant
+    built on the bank (the installer) calls in process, the same code its operators
+    reach over ``/app/beckn/*``."""
+
+    send: Callable[[Send], dict[str, Any]]
+    received: Callable[[str], list[dict[str, Any]]]
+
+
 def app_routes(
     me: Member, beckn: BecknParticipant, inbox: Inbox, pull: DatasetPull,
-    identity: SigningIdentity, consent_http: httpx.Client,
+    identity: SigningIdentity, consent_http: httpx.Client, back_end: list[BackEnd],
 ) -> APIRouter:  # fmt: skip
+    """The back end's routes; ``back_end`` receives its send/received as functions."""
     router = APIRouter(prefix="/app", tags=["bank back end"])
 
     @router.post(
@@ -254,6 +267,7 @@ def app_routes(
         with inbox.lock:
             return [i for i in inbox.items if i["transactionId"] == transaction_id]
 
+    back_end.append(BackEnd(send, received))
     return router
 
 
@@ -286,7 +300,9 @@ def create() -> FastAPI:
     identity = SigningIdentity(me.host, BECKN_KEY, context.custody)
     app.include_router(beckn.router("/beckn"))
     app.include_router(beckn.log_router())
-    app.include_router(app_routes(me, beckn, inbox, pulls[0], identity, consent_http))
+    back_end: list[BackEnd] = []
+    app.include_router(app_routes(me, beckn, inbox, pulls[0], identity, consent_http, back_end))
+    app.state.back_end = back_end[0]
     app.include_router(inbox_router(outages, "/app"))  # GET /app/outages/received
     app.include_router(
         tariff_router(  # POST /app/tariffs/bill

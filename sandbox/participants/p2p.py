@@ -14,10 +14,12 @@ Platform API (the prosumers' app and the platform's operator call it):
   (:mod:`sandbox.participants.p2p_der` states the rule).
 * ``POST /platform/orders``: a bid or an ask of an onboarded prosumer for one block.
 * ``POST /platform/clearing`` ``{day}``: every block of the day cleared
-  (:mod:`protocol.market.auction`); each trade put to the seller's state pack
-  (``p2p_trade``) at the regulator's policy decision service; the allowed ones
-  recorded in the registry's trade ledger, signed with the platform's key; the
-  refused ones kept with the rules that refused them.
+  (:mod:`protocol.market.auction`) and recorded first; then each trade put to the
+  seller's state pack (``p2p_trade``) at the regulator's policy decision service; the
+  allowed ones recorded in the registry's trade ledger, signed with the platform's
+  key; the refused ones kept with the rules that refused them. Safe to run again
+  after a crash at any step: no trade reaches the ledger twice
+  (:mod:`sandbox.participants.p2p_clearing`).
 * ``POST /platform/settlement`` ``{day}``: after delivery, the trade contract of each
   discom's prosumers goes to the discom as a Beckn ``status`` (DEG wave 2); each
   discom records its meters' export/import in the ledger and answers ``on_status``
@@ -27,9 +29,10 @@ Platform API (the prosumers' app and the platform's operator call it):
 
 The platform's subscriber record is a BAP: in the sandbox it is the caller of every
 P2P exchange (DEG's seller platform telling the seller discom), and no buyer app of
-another platform calls it. The onboarded prosumers live in memory: a restarted
-platform keeps its ledger entries and issued permissions, and its open orders (each
-kept as signed before the 201, :mod:`p2p_book`), not its prosumers. What it cleared
+another platform calls it. A restarted platform keeps its ledger entries and issued
+permissions, its onboarded prosumers (each kept before the onboarding answers,
+:mod:`p2p_prosumers`) and its open orders (each kept as signed before the 201,
+:mod:`p2p_book`). What it cleared
 (each block with the orders it was cleared from) and the statements it settled are
 records in its database, read back as written by ``GET /platform/blocks`` and
 ``/platform/statements`` (:mod:`p2p_views`).
@@ -43,7 +46,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -67,8 +70,9 @@ from kernel.problems import Problem
 from kernel.service import LazyApp
 from protocol.client import new_context
 from protocol.market.auction import Block, Order, OrderRefused, Side, Trade, clear_block
-from protocol.market.messages import ContractTrade, Party, revenue_flows, trade_contract
+from protocol.market.messages import ContractTrade, revenue_flows, trade_contract
 from protocol.market.settlement import Metered, Statement, settle
+from protocol.market.store import OrdersAlreadyCleared
 from protocol.participant import BecknParticipant
 from protocol.receiving import Inbound, Unit
 from registry.directory.client import CallbackSigner
@@ -85,12 +89,13 @@ from sandbox.participants.common import (
 )
 from sandbox.participants.discom_p2p import PREFIX as DISCOM_P2P
 from sandbox.participants.p2p_book import OpenBook
+from sandbox.participants.p2p_clearing import DOMAIN, Postings, block_answer, written_ahead
 from sandbox.participants.p2p_der import export_terms, registry_problems, verified_ders
+from sandbox.participants.p2p_prosumers import Prosumer, Prosumers
 from sandbox.participants.p2p_views import Records, install_platform_views, platform_records
-from sandbox.plan import BECKN_KEY, P2P_NETWORK, Member, Plan
+from sandbox.plan import BECKN_KEY, P2P_NETWORK, Plan
 
 REQUIRED_TO_TRADE: tuple[str, ...] = ("ElectricityCredential",)
-DOMAIN = "p2p_trade"
 # Sandbox parameter: what a discom charges per kWh of shortfall against a contract.
 DEVIATION_INR_PER_KWH = Decimal("4.00")
 ANSWER_WAIT = 10.0
@@ -157,26 +162,6 @@ class Day(BaseModel):
     day: date
 
 
-@dataclass(frozen=True, slots=True)
-class Prosumer:
-    """What the platform learnt from the prosumer's verified credentials."""
-
-    holder: str
-    customer: str  # its registry id (the ElectricityCredential's customerNumber)
-    meter: str  # its meter's asset DID
-    discom: Member
-    category: str
-    sanctioned_load_kw: float
-    der_capacity_kw: float
-    metering_scheme: str
-    export_basis: str = "declared"  # or "verified_der": DERCredentials verified
-    der_ids: tuple[str, ...] = ()  # the registry's DER ids those credentials name
-
-    def party(self) -> Party:
-        assert self.discom.discom_code is not None
-        return Party(self.customer, self.meter, self.discom.host, self.discom.discom_code)
-
-
 def onboarding_problems(verdict: PresentationVerdict, required: Sequence[str]) -> list[str]:
     """Why the presented credentials do not let the holder onboard ([] when they do):
     the presentation must verify, and hold a verified credential of each ``required``
@@ -219,22 +204,6 @@ def _electricity(verdict: PresentationVerdict) -> tuple[str, dict[str, Any]]:
     return str(found.issuer), (found.credential or {})["credentialSubject"]
 
 
-def block_start(block: Block) -> datetime:
-    midnight = datetime(block.day.year, block.day.month, block.day.day, tzinfo=IST)
-    return midnight + timedelta(minutes=15 * (block.number - 1))
-
-
-@dataclass
-class Market:
-    """The platform's state: its prosumers, the rule that decided each trade (its book
-    is :class:`OpenBook`, kept in its database)."""
-
-    prosumers: dict[str, Prosumer] = field(default_factory=dict)  # by holder DID
-    by_customer: dict[str, Prosumer] = field(default_factory=dict)
-    policy: dict[str, tuple[str, str]] = field(default_factory=dict)  # trade id -> rule
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 class Inbox:
     """The callbacks the platform's Beckn receiver accepted, per transaction."""
 
@@ -275,14 +244,23 @@ class Platform:
         signer = CallbackSigner(f"{self.me.host}#{BECKN_KEY}",
                                 lambda m: context.custody.sign(BECKN_KEY, m))  # fmt: skip
         self.ledger = LedgerClient(registry, signer)
-        self.market = Market()
         self.book = OpenBook(records)  # the open orders, kept; loaded again on start
         self.records = records  # what it cleared and settled, kept (p2p_views)
+        self.prosumers = Prosumers(records.store, self.plan.discoms())  # kept; loaded again
+        self.postings = Postings(records, self.prosumers, regulator, self.ledger)
 
     # -------------------------------------------------------------- onboarding
 
     def onboard(self, body: Onboard, service: CredentialService) -> dict[str, Any]:
         verdict = service.verify_presentation(body.presentation, self.me.host)
+        return self.admit(verdict, body, service)
+
+    def admit(
+        self, verdict: PresentationVerdict, body: Onboard, service: CredentialService
+    ) -> dict[str, Any]:
+        """The platform's decision on a verified presentation: the trading permission
+        issued and the prosumer kept (before the answer), or :class:`OnboardingRefused`
+        and nothing issued or kept."""
         problems = onboarding_problems(verdict, REQUIRED_TO_TRADE)
         if problems:
             raise OnboardingRefused("; ".join(problems)[:1000], problems=problems)
@@ -330,9 +308,7 @@ class Platform:
         }  # fmt: skip
         issued = service.issue(self.me.did, "P2PTradingPermissionCredential", permission,
                                valid_from=now, valid_until=now + timedelta(days=365))  # fmt: skip
-        with self.market.lock:
-            self.market.prosumers[prosumer.holder] = prosumer
-            self.market.by_customer[prosumer.customer] = prosumer
+        self.prosumers.admit(prosumer, str(issued["id"]))
         return {"prosumer": prosumer.customer, "meter": prosumer.meter, **issued}
 
     # -------------------------------------------------------------- orders
@@ -347,8 +323,7 @@ class Platform:
         assert signature is not None
 
         def make(seq: int) -> Order:
-            with self.market.lock:
-                prosumer = self.market.prosumers.get(body.holder)
+            prosumer = self.prosumers.holder(body.holder)
             if prosumer is None:
                 raise NotOnboarded(f"{body.holder} holds no trading permission of ours")
             return Order(body.id, prosumer.customer, body.side, Block(body.day, body.block),
@@ -363,21 +338,6 @@ class Platform:
 
     # -------------------------------------------------------------- clearing
 
-    def _policy_input(self, trade: Trade) -> dict[str, Any]:
-        seller = self.market.by_customer[trade.seller]
-        buyer = self.market.by_customer[trade.buyer]
-        return {
-            "seller": {"connection_category": seller.category,
-                       "sanctioned_load_kw": seller.sanctioned_load_kw,
-                       "der_capacity_kw": seller.der_capacity_kw,
-                       "metering_scheme": seller.metering_scheme},
-            "buyer": {"connection_category": buyer.category},
-            "trade": {"block": {"date": trade.block.day.isoformat(),
-                                "number": trade.block.number, "minutes": 15},
-                      "quantity_kwh": float(trade.quantity_kwh),
-                      "price_inr_per_kwh": float(trade.price_inr_per_kwh)},
-        }  # fmt: skip
-
     def _policy_ref(self, pack: dict[str, Any]) -> tuple[str, str]:
         """Where the rule that decided a trade is (the regulator's OPA Data API) and its
         Rego path, as DEGContract.policy names them. The shipped packs' Rego package is
@@ -389,63 +349,41 @@ class Platform:
         return url, f"data.{package}.{DOMAIN}.decision"
 
     def clear(self, day: date) -> dict[str, Any]:
-        """Clear the day's open orders (once: :class:`p2p_book.OpenBook`); back into the
-        book if anything fails before the clearing is recorded."""
-        books = self.book.clearing(day)
-        try:
-            result = self._clear(day, books)
-            self.book.cleared(result, books)
-        except BaseException as exc:
-            self.book.put_back(books, exc)
-            raise
-        return result
-
-    def _clear(self, day: date, books: dict[Block, list[Order]]) -> dict[str, Any]:
-        clearings = [clear_block(block, orders) for block, orders in sorted(books.items())]
-        blocks: list[dict[str, Any]] = []
-        recorded = refused = 0
-        for clearing in clearings:
-            entries: list[dict[str, Any]] = []
-            for trade in clearing.trades:
-                seller = self.market.by_customer[trade.seller]
-                buyer = self.market.by_customer[trade.buyer]
-                asked = self.regulator.post("/policy/decisions", json={
-                    "jurisdiction": seller.discom.state, "domain": DOMAIN,
-                    "input": self._policy_input(trade), "as_of": day.isoformat(),
-                    "reference": trade.id})  # fmt: skip
-                asked.raise_for_status()
-                decision = asked.json()
-                self.market.policy[trade.id] = self._policy_ref(decision["pack"])
-                entry: dict[str, Any] = {
-                    "trade_id": trade.id, "seller": trade.seller, "buyer": trade.buyer,
-                    "quantity_kwh": str(trade.quantity_kwh),
-                    "price_inr_per_kwh": str(trade.price_inr_per_kwh),
-                    "decision": {"id": decision["id"], "allow": decision["allow"],
-                                 "violations": decision["violations"],
-                                 "pack": decision["pack"]},
-                }  # fmt: skip
-                if decision["allow"]:
-                    written = self.ledger.record_trade({
-                        "trade_id": trade.id, "block_start": block_start(trade.block).isoformat(),
-                        "seller": trade.seller, "buyer": trade.buyer,
-                        "seller_meter": seller.meter, "buyer_meter": buyer.meter,
-                        "quantity_kwh": str(trade.quantity_kwh),
-                        "price_inr_per_kwh": str(trade.price_inr_per_kwh),
-                        "jurisdiction": seller.discom.state, "policy_decision": decision["id"],
-                    })  # fmt: skip
-                    entry["ledger"] = {"status": written.status_code, "body": written.json()}
-                    recorded += written.status_code in (200, 201)
-                else:
-                    refused += 1
-                entries.append(entry)
-            blocks.append({
-                "block": str(clearing.block), "start": block_start(clearing.block).isoformat(),
-                "price_inr_per_kwh": None if clearing.price_inr_per_kwh is None
-                else str(clearing.price_inr_per_kwh),
-                "quantity_kwh": str(clearing.quantity_kwh), "trades": entries,
-            })  # fmt: skip
+        """Clear the day's open orders (once: :class:`p2p_book.OpenBook`), recorded
+        before anything is posted, then decided and posted to the ledger, resumably
+        (:mod:`p2p_clearing`): the answer holds the blocks this call cleared and those
+        an interrupted clearing of the day left unposted, finished now."""
+        with self.postings.lock:
+            books = self.book.clearing(day)
+            try:
+                clearings = [clear_block(b, orders) for b, orders in sorted(books.items())]
+                self.book.cleared(written_ahead(day, clearings, self.prosumers), books)
+            except OrdersAlreadyCleared as exc:  # recorded already (it failed after): finish
+                self.book.put_back(books, exc)
+                clearings = []
+            except BaseException as exc:
+                self.book.put_back(books, exc)
+                raise
+            rows = self.postings.finish(day)
+            finished = {r.id for r in rows}
+            for clearing in clearings:  # nothing to post (no trade): posted when recorded
+                row = self.records.store.block(str(clearing.block))
+                if row is not None and row.id not in finished:
+                    rows.append(row)
+        blocks = [block_answer(r) for r in sorted(rows, key=lambda r: r.number)]
+        trades = [t for b in blocks for t in b["trades"]]
+        recorded = sum(1 for t in trades if t.get("ledger", {}).get("status") in (200, 201))
+        refused = sum(1 for t in trades if not t["decision"]["allow"])
         return {"day": day.isoformat(), "blocks": blocks, "recorded": recorded,
                 "refused": refused}  # fmt: skip
+
+    def _trade_policy(self, trade_id: str) -> tuple[str, str]:
+        """The rule that decided a recorded trade, from the block that records it."""
+        row = self.records.store.block(trade_id.split(":", 1)[0])
+        for entry in row.trades if row is not None else []:
+            if entry["trade_id"] == trade_id and "decision" in entry:
+                return self._policy_ref(entry["decision"]["pack"])
+        return "", ""
 
     # -------------------------------------------------------------- delivery, settlement
 
@@ -468,7 +406,13 @@ class Platform:
             "platform": self.me.host, "since": start.isoformat(),
             "until": (start + timedelta(days=1)).isoformat()})  # fmt: skip
 
+    def statements(self, day: date) -> dict[str, Statement]:
+        """The day's statements from the ledger as it stands (its trades and the
+        discoms' meter blocks), without asking the discoms for delivery first."""
+        return self._settle_from_ledger([self._contract_trade(t) for t in self._ledger_trades(day)])
+
     def settle(self, day: date) -> dict[str, Any]:
+        self.postings.finish(day)  # an interrupted clearing's trades first: all in the ledger
         recorded = self._ledger_trades(day)
         exchanged: list[dict[str, Any]] = []
         problems: list[str] = []
@@ -480,7 +424,7 @@ class Platform:
             if not theirs:
                 continue
             contract_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.me.url}/p2p/{day}/{host}")
-            policy_url, policy_query = self.market.policy.get(theirs[0].id, ("", ""))
+            policy_url, policy_query = self._trade_policy(theirs[0].id)
             contract = trade_contract(
                 str(contract_id), theirs,
                 platform=self.me.host, platform_url=self.me.url,
@@ -522,8 +466,8 @@ class Platform:
         }  # fmt: skip
 
     def _contract_trade(self, row: dict[str, Any]) -> ContractTrade:
-        seller = self.market.by_customer[row["seller"]]
-        buyer = self.market.by_customer[row["buyer"]]
+        seller = self.prosumers.customer(row["seller"])
+        buyer = self.prosumers.customer(row["buyer"])
         return ContractTrade(
             row["trade_id"], row["trade_id"].rsplit(":", 2)[-2],
             datetime.fromisoformat(row["block_start"]), seller.party(), buyer.party(),

@@ -80,13 +80,19 @@ class OpenBook:
                 self.closing.difference_update(books)
 
     def put_back(self, books: dict[Block, list[Order]], error: BaseException) -> None:
-        """A clearing of ``books`` failed with ``error`` before it was recorded: its
-        orders are open again (unless another clearing marked them, which the error
-        says)."""
+        """A clearing of ``books`` failed with ``error``: its orders are open again,
+        unless another clearing marked them (which the error says) or the failure came
+        after this one's record was written (the block is recorded: a clearing that
+        committed and then failed)."""
         with self.lock:
             self.closing.difference_update(books)
             if isinstance(error, OrdersAlreadyCleared):
                 return
-            for orders in books.values():
-                for order in orders:
-                    self.book.add(order)
+            for block, orders in books.items():
+                try:
+                    recorded = self.records.is_cleared(block)
+                except Exception:  # cannot tell: open again; a second record is refused
+                    recorded = False
+                if not recorded:
+                    for order in orders:
+                        self.book.add(order)

@@ -93,6 +93,12 @@ def block_start(block: Block) -> datetime:
     return midnight + timedelta(minutes=15 * (block.number - 1))
 
 
+def is_posted(trade: Mapping[str, Any]) -> bool:
+    """A cleared trade whose postings are done: decided, and in the ledger if allowed."""
+    decision = trade.get("decision")
+    return isinstance(decision, Mapping) and (not decision.get("allow") or "ledger" in trade)
+
+
 class Records:
     """What the platform writes when it clears a day and when it settles one."""
 
@@ -133,10 +139,13 @@ class Records:
         return self.store.block(str(block)) is not None
 
     def cleared(self, result: Mapping[str, Any], books: Mapping[Block, Iterable[Order]]) -> None:
-        """Keep each block of a clearing result (``Platform.clear``'s answer) with the
-        orders it was cleared from, and mark those orders cleared, in one transaction
-        (:class:`protocol.market.store.OrdersAlreadyCleared` if one was already)."""
+        """Keep each block of a clearing result (the auction's trades, before anything
+        is decided or posted: :mod:`p2p_clearing`) with the orders it was cleared from,
+        and mark those orders cleared, in one transaction
+        (:class:`protocol.market.store.OrdersAlreadyCleared` if one was already). A
+        block whose trades are all posted already (or has none) is kept as posted."""
         now = datetime.now(UTC)
+        posted = to_db(now)
         rows: list[BlockRow] = []
         marked: dict[str, list[str]] = {}
         for entry in result["blocks"]:
@@ -155,6 +164,7 @@ class Records:
                     orders=[order_json(o) for o in orders],
                     trades=list(entry["trades"]),
                     cleared_at=to_db(now),
+                    posted_at=posted if all(map(is_posted, entry["trades"])) else None,
                 )
             )
         self.store.keep_clearing(rows, marked)
@@ -170,6 +180,8 @@ def _summary(block: Block, orders: list[Order], row: BlockRow | None) -> dict[st
         "number": block.number,
         "start": block_start(block).isoformat(),
         "status": "cleared" if row is not None else "open",
+        # False: its trades' decisions and ledger postings are not all done yet.
+        "posted": row is not None and row.posted_at is not None,
         "bids": len(bids),
         "asks": len(orders) - len(bids),
         "price_inr_per_kwh": row.price_inr_per_kwh if row is not None else None,

@@ -9,7 +9,9 @@ log (``GET /policy/decisions/{id}``) with the filing's id as its reference. A fi
 accepted only from a discom of the network (its subscriber id → its state's pack) and
 only signed with that discom's key in the directory; receipts are signed with the
 regulator's own directory key, and only that key may send a filing back for correction
-(``POST /filings/{id}/corrections``, which the console's regulator page signs with it).
+(``POST /filings/{id}/corrections``, which the console's regulator page signs with it,
+naming the signed-in member of staff inside the signed body: the filing keeps who asked,
+the commission and the person, and the discom reads both).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,9 +39,10 @@ from typing import Any
 import httpx
 
 from adapters.synthetic import IST
+from kernel.backoffice import on_behalf_of
 from sandbox.machine_auth import acting_as
 from sandbox.participants.p2p import ORDER_SIGNATURE
-from sandbox.plan import DER_NETWORK, DER_ONBOARDING, Member
+from sandbox.plan import Member
 from sandbox.seed import discom_seed
 from sandbox.usecases import UseCase, World
 from sandbox.usecases.common import Wallet, bar_identity, pull, wallet
@@ -185,7 +187,7 @@ class Play:
 
     # -------------------------------------------------------------- the application
 
-    def apply(
+    def prepare(
         self,
         who: Customer,
         credentials: list[Any],
@@ -194,14 +196,8 @@ class Play:
         scheme: str = "net_metering",
         resubmission_of: str | None = None,
     ) -> dict[str, Any]:
-        """One application over Beckn; the discom's on_confirm decision (timed)."""
-        challenge = self.http.post(
-            f"{self.discom.url}/presentations/challenges", json={"domain": self.discom.host}
-        )
-        challenge.raise_for_status()
-        presentation = who.wallet.present(
-            [who.passport, *credentials], challenge.json()["challenge"], self.discom.host
-        )
+        """The installer prepares the application at its desk, without the consumer's
+        passport (it holds none): it awaits the consumer's approval."""
         application: dict[str, Any] = {
             "@context": CONTEXT,
             "@type": "DERConnectionApplication",
@@ -217,40 +213,78 @@ class Play:
                 "phase": 3,
             },
             "commissioningDate": datetime.now(IST).date().isoformat(),
-            "presentation": presentation,
         }
         if resubmission_of:
             application["resubmissionOf"] = resubmission_of
-        contract = {
-            "commitments": [
-                {
-                    "id": "der-connection-1",
-                    "status": {"descriptor": {"code": "DRAFT"}},
-                    "resources": [{"id": "der-connection", "quantity": {"value": "1"}}],
-                    "offer": {"id": "der-connection", "resourceIds": ["der-connection"]},
-                    "commitmentAttributes": application,
-                }
-            ]
-        }
-        started = time.perf_counter()
-        sent = self.http.post(
-            f"{self.installer.url}/app/beckn/send",
+        prepared = self.http.post(
+            f"{self.installer.url}/app/der-applications",
             json={
-                "action": "confirm",
-                "url": self.discom.beckn_url,
-                "receiver": self.discom.host,
-                "networkId": DER_NETWORK,
-                "domain": DER_ONBOARDING,
-                "bppId": self.discom.host,
-                "bppUri": self.discom.beckn_url,
-                "message": {"contract": contract},
+                "consumerNumber": who.number,
+                "consumerWallet": who.wallet.did,
+                "discom": self.discom.host,
+                "discomName": self.discom.title,
+                "application": application,
+                "credentials": credentials,
             },
         )
-        sent.raise_for_status()
-        answer = sent.json()
-        self.world.record("beckn:confirm", answer["document"])
-        if not answer["acknowledged"]:
-            return {"outcome": "NACK", "error": answer["error"]}
+        prepared.raise_for_status()
+        request: dict[str, Any] = prepared.json()
+        self.world.record("der:request", {k: v for k, v in request.items() if k != "credentials"})
+        return request
+
+    def decide(
+        self, who: Customer, request: dict[str, Any], approve: bool = True
+    ) -> httpx.Response:
+        """The consumer, from their own wallet, reads the request's notice and answers:
+        approving is one presentation of their passport with the installer's
+        credentials, signed for the discom's challenge; declining is a presentation of
+        nothing, signed for this request."""
+        if approve:
+            challenge = self.http.post(
+                f"{self.discom.url}/presentations/challenges", json={"domain": self.discom.host}
+            )
+            challenge.raise_for_status()
+            presentation = who.wallet.present(
+                [who.passport, *request["credentials"]],
+                challenge.json()["challenge"],
+                request["discom"],
+            )
+        else:
+            presentation = who.wallet.present([], f"decline:{request['id']}", self.installer.host)
+        # Through the consumer's wallet app, as the console acts for a consumer it signed
+        # in (X-On-Behalf-Of: consumer <number>): the installer's own token may not decide.
+        return self.http.post(
+            f"{self.installer.url}/app/der-applications/{request['id']}/decision",
+            params={"consumerNumber": who.number},
+            json={"decision": "approve" if approve else "decline", "presentation": presentation},
+            auth=self.as_wallet_app(),
+            headers=on_behalf_of("consumer", who.number),
+        )
+
+    def as_wallet_app(self) -> httpx.Auth:
+        """The console's machine token for the installer (the consumers' wallet app)."""
+        return acting_as(self.world.plan, "console", self.world.passphrase, self.installer.host)
+
+    def apply(
+        self,
+        who: Customer,
+        credentials: list[Any],
+        equipment: list[tuple[str, str]],
+        capacity_kw: float,
+        scheme: str = "net_metering",
+        resubmission_of: str | None = None,
+    ) -> dict[str, Any]:
+        """One application: prepared by the installer, approved by the consumer, sent
+        over Beckn; the discom's on_confirm decision (timed from the approval)."""
+        request = self.prepare(who, credentials, equipment, capacity_kw, scheme, resubmission_of)
+        started = time.perf_counter()
+        decided = self.decide(who, request)
+        decided.raise_for_status()
+        answer = decided.json()
+        if answer.get("confirm"):
+            self.world.record("beckn:confirm", answer["confirm"])
+        if not answer.get("transactionId") or answer["trail"][-1]["kind"] != "sent":
+            return {"outcome": "NACK", "error": answer["trail"][-1]["detail"].get("error")}
         document = self._on_confirm(answer["transactionId"])
         elapsed = time.perf_counter() - started
         if document is None:
@@ -268,6 +302,13 @@ class Play:
             },
         )
         return {**decision, "seconds": elapsed}
+
+    def queue_size(self) -> int:
+        page = self.http.get(
+            f"{self.discom.url}/der-onboarding/applications", params={"limit": 200}
+        )
+        page.raise_for_status()
+        return len(page.json()["items"])
 
     def _on_confirm(self, transaction: str) -> dict[str, Any] | None:
         deadline = time.monotonic() + WAIT
@@ -399,6 +440,77 @@ def _subject(jwt: str) -> dict[str, Any]:
     return subject
 
 
+def consumer_approval(
+    act: Play,
+    customers: dict[int, Customer],
+    licence: Any,
+    kit: Callable[[float], tuple[list[Any], list[Any]]],
+) -> None:
+    """An application awaits the consumer, saying what is shared with whom and why; the
+    installer (its own wallet) and another consumer cannot approve it, a declined one
+    never reaches the discom, and none of these refusals changes anything."""
+    case, http = act.case, act.http
+    certificates, equipment = kit(3.0)
+    queued = act.queue_size()
+    asked = act.prepare(customers[3], [licence, *certificates], equipment, 3.0)
+    notice = asked["notice"]
+    case.check(
+        "the installer's application awaits the consumer's approval, naming what is shared, "
+        "with whom and why",
+        asked["state"] == "AWAITING_CONSUMER_APPROVAL"
+        and notice["sharedWith"]["id"] == act.discom.host
+        and "ElectricityCredential" in notice["shares"][0]
+        and "3.0 kW" in notice["purpose"]
+        and act.queue_size() == queued,
+        f"{asked['state']}: shares {notice['shares'][0][:60]}... with "
+        f"{notice['sharedWith']['name']} {notice['purpose']}",
+    )
+
+    def unchanged(answer: httpx.Response, status: int, slug: str) -> tuple[bool, str]:
+        now = http.get(f"{act.installer.url}/app/der-applications/{asked['id']}").json()
+        kept = now["state"] == "AWAITING_CONSUMER_APPROVAL" and len(now["trail"]) == 1
+        refused = answer.status_code == status and str(answer.json().get("type")).endswith(slug)
+        return refused and kept and act.queue_size() == queued, (
+            f"{answer.status_code} {answer.json().get('detail')}; still {now['state']}; "
+            f"discom queue {'unchanged' if act.queue_size() == queued else 'changed'}"
+        )
+
+    # The installer's own back office posts the consumer's approval: not the consumer.
+    consumer_wallet = customers[3]
+    challenge = http.post(f"{act.discom.url}/presentations/challenges",
+                          json={"domain": act.discom.host}).json()["challenge"]  # fmt: skip
+    presented = consumer_wallet.wallet.present([], challenge, act.discom.host)
+    ok, why = unchanged(http.post(
+        f"{act.installer.url}/app/der-applications/{asked['id']}/decision",
+        json={"decision": "approve", "presentation": presented},
+    ), 403, "der-request-not-the-consumer")  # fmt: skip
+    case.check("the installer's own back office cannot decide for the consumer", ok, why)
+    # The installer signs an approval with a wallet of its own (it holds no passport).
+    own = wallet(act.world, "installer-own")
+    impostor = Customer(customers[3].number, customers[3].consumer_id, own, customers[3].passport)
+    ok, why = unchanged(act.decide(impostor, asked), 403, "der-request-not-the-consumer")
+    case.check("the installer cannot approve for the consumer", ok, why)
+    # Another consumer approves with their own wallet and passport.
+    other = Customer(customers[3].number, customers[4].consumer_id, customers[4].wallet,
+                     customers[4].passport)  # fmt: skip
+    ok, why = unchanged(act.decide(other, asked), 403, "der-request-not-the-consumer")
+    case.check("another consumer cannot approve someone else's application", ok, why)
+    # The consumer declines: closed, in the trail, and never sent.
+    declined = act.decide(customers[3], asked, approve=False)
+    again = act.decide(customers[3], asked)
+    trail = [e["kind"] for e in declined.json().get("trail", [])]
+    case.check(
+        "a declined application never reaches the discom and cannot be approved after",
+        declined.status_code == 200
+        and declined.json()["state"] == "DECLINED"
+        and trail == ["prepared", "declined"]
+        and again.status_code == 409
+        and act.queue_size() == queued,
+        f"{declined.json().get('state')}, trail {trail}; approving after: {again.status_code}",
+    )
+    act.world.record("der:consumer-decision", declined.json())
+
+
 def p2p_onboarding(
     act: Play,
     customers: dict[int, Customer],
@@ -511,6 +623,11 @@ def play(world: World) -> UseCase:
         f"{approved.get('outcome')} in {approved.get('seconds', 0):.2f} s; "
         + "; ".join(approved.get("explanation", [])[:2]),
     )
+
+    # 1b. The consumer's approval (issue 16): nothing of theirs reaches the discom before
+    # it, and only their own wallet gives it.
+    with case.timed("consumer approvals"):
+        consumer_approval(act, customers, licence, kit)
 
     # 2. Every refusal the issue names; nothing registered by any. Where the equipment is
     # not what is refused, the installer shows the same certified kit again.

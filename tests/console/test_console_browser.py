@@ -299,6 +299,7 @@ def test_the_regulator_requests_a_correction_and_the_discom_answers_it(
     assert page.locator("#filing-status").inner_text() == "CORRECTIONS_REQUESTED"
     assert "energyAccount/feeders/F1" in page.locator("#correction-reasons").inner_text()
     assert reason in page.locator("#correction-reasons").inner_text()
+    assert page.locator("#correction-operator").inner_text() == "regulator"
     assert page.get_by_role("button", name="Request a correction").count() == 0
     assert _axe(page) == []
     _shot(page, screenshots, "regulator-filing-correction-requested")
@@ -311,6 +312,8 @@ def test_the_regulator_requests_a_correction_and_the_discom_answers_it(
         {"code": "energyAccount/feeders/F1", "message": reason}
     ]
     assert seen["correction_request"]["requested_by"] == sandbox.plan.member("regulator").host
+    # Accountability names a person: the signed-in member of staff, inside the signed ask.
+    assert seen["correction_request"]["operator"] == "regulator"
     # The page's JSON twin shows the same filing.
     desk = sandbox.signed_in("regulator")
     twin = desk.get(f"{sandbox.console}/regulator/filings/{filing['id']}?format=json")

@@ -1,16 +1,24 @@
 """The console's pure parts: what an approval form sends as a narrowing, which reasons
-a correction form sends, where a language switch may send the browser back to, and
-which requests get the JSON twin."""
+a correction form sends (and that none is sent without a staff session), where a
+language switch may send the browser back to, and which requests get the JSON twin."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from sandbox.console.pages import _safe_next, narrowing, reasons_from_form, wants_json
+from kernel.access import Principal, Unauthenticated
+from sandbox.console.pages import (
+    _safe_next,
+    narrowing,
+    reasons_from_form,
+    request_correction,
+    wants_json,
+)
 
 ASKED: dict[str, Any] = {
     "meters": ["SM1"],
@@ -93,3 +101,16 @@ def test_a_correction_form_sends_every_touched_row_and_no_blank_one(rows) -> Non
     sent = reasons_from_form([c for c, _ in rows], [m for _, m in rows])
     touched = [(c.strip(), m.strip()) for c, m in rows if c.strip() or m.strip()]
     assert [(r["code"], r["message"]) for r in sent] == touched
+
+
+def test_a_correction_without_a_staff_session_is_refused_before_anything_is_signed() -> None:
+    """The signed ask names the signed-in member of staff: a machine token (or no
+    principal at all) cannot ask, so the commission's key never signs an unnamed ask."""
+    for principal in (
+        None,
+        Principal(kind="participant", subject="console", organisation="regulator"),
+    ):
+        request = Request({"type": "http", "method": "POST", "path": "/", "headers": []})
+        request.state.principal = principal
+        with pytest.raises(Unauthenticated):
+            request_correction(request, "f" * 32, ["FIL-003"], ["why"])

@@ -1,8 +1,9 @@
 """The P2P platform's and DER onboarding's pages in a real browser, each signed in as
 its own persona: the platform's blocks with their cleared prices, one block's order
 book with its supply and demand curves charted, the settlement statements as stored;
-the installer's application form sending an application that the discom's queue then
-shows with its automatic verdict and rules; the consumer's DER and P2P settlement.
+the installer's application form preparing an application that waits for the
+consumer, who approves it on their own page (and only then does it reach the discom's
+queue, with its automatic verdict and rules); the consumer's DER and P2P settlement.
 Every page has its JSON twin, passes axe-core's WCAG 2 A/AA rules, is screenshotted,
 and reads on a phone."""
 
@@ -105,6 +106,36 @@ def test_the_platform_shows_blocks_curves_and_stored_statements(
     phone.context.close()
 
 
+def _prepare(page: Any, base: str, consumer: str, kw: str) -> str:
+    """The installer's form: an application for ``consumer``; its request id."""
+    page.goto(base + "/installer")
+    page.get_by_label("Customer", exact=True).select_option(consumer)
+    page.get_by_label("DER capacity (kW, AC)").fill(kw)
+    page.get_by_label("Scheme").select_option("net_metering")
+    page.get_by_label("Inverter rating (kW)").fill(kw)
+    page.get_by_role("button", name="Ask the customer to approve").click()
+    page.wait_for_url("**/installer?done=*", timeout=60_000)
+    done: str = page.get_by_role("status").first.inner_text()
+    assert done.endswith("-awaiting-consumer-approval"), done
+    return done.split(": ", 1)[1].removesuffix("-awaiting-consumer-approval")
+
+
+def _queue_size(sandbox: Sandbox) -> int:
+    discom = sandbox.plan.member("discom-mh").url
+    page = sandbox.http.get(f"{discom}/der-onboarding/applications", params={"limit": 500})
+    return len(page.json()["items"])
+
+
+def _approve(browser: Any, sandbox: Sandbox, consumer: str, request_id: str) -> tuple[Any, str]:
+    """The consumer, signed in to their own session, approves on their DER page."""
+    page = signed_in(browser, sandbox, consumer)
+    page.goto(_base(sandbox) + f"/consumer/{consumer}/der")
+    page.locator(f"[id='ask-{request_id}']").get_by_role("button", name="Approve and share").click()
+    page.wait_for_url(f"**/consumer/{consumer}/der?done=*", timeout=60_000)
+    done: str = page.get_by_role("status").first.inner_text()
+    return page, done.split(": ", 1)[1]
+
+
 def test_the_installer_applies_and_the_discom_queue_shows_the_verdict(
     sandbox: Sandbox, browser: Any, screenshots: Path
 ) -> None:
@@ -117,21 +148,53 @@ def test_the_installer_applies_and_the_discom_queue_shows_the_verdict(
     for control in page.locator("#application-form select, #application-form input").all():
         if control.get_attribute("type") != "hidden":
             assert control.evaluate("c => c.labels.length > 0")
-    page.get_by_label("Customer", exact=True).select_option("mh-1")
-    page.get_by_label("DER capacity (kW, AC)").fill("2")
-    page.get_by_label("Scheme").select_option("net_metering")
-    page.get_by_label("Inverter rating (kW)").fill("2")
-    page.get_by_label("The customer agreed").check()
-    page.get_by_role("button", name="Send the application").click()
-    page.wait_for_url("**/installer?done=*", timeout=60_000)
-    done = page.get_by_role("status").first.inner_text()
-    number = done.split(": ", 1)[1].rsplit("-", 1)[0]
-    outcome = done.rsplit("-", 1)[1]
-    assert number.startswith("DERAPP-MSEDCL-"), done
-    assert outcome == "APPROVED", done
-    assert number in page.locator("#applications").inner_text()
+    queued = _queue_size(sandbox)
+    request_id = _prepare(page, base, "mh-1", "2")
+    row = page.locator(f"[id='req-{request_id}']").inner_text()
+    assert "AWAITING_CONSUMER_APPROVAL" in row
     _shot(page, screenshots, "installer-application-sent")
     page.context.close()
+    assert _queue_size(sandbox) == queued  # nothing of the consumer's reached the discom
+
+    # The installer cannot approve for the consumer, nor another consumer for them: each
+    # is refused with problem details, and nothing changes.
+    installer = sandbox.signed_in("installer")
+    desk = f"{base}/installer"
+    for who, url, status in (
+        (installer, f"{base}/consumer/mh-1/der/requests/{request_id}/approve", 403),
+        (sandbox.signed_in("mh-2"), f"{base}/consumer/mh-2/der/requests/{request_id}/approve", 404),
+        (sandbox.signed_in("mh-2"), f"{base}/consumer/mh-2/der/requests/{request_id}/decline", 404),
+    ):
+        refused = who.post(url, headers={"Accept": "application/json"})
+        assert refused.status_code == status, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    requests = installer.get(desk, params={"format": "json"}).json()["requests"]
+    (still,) = [r for r in requests if r["id"] == request_id]
+    assert still["state"] == "AWAITING_CONSUMER_APPROVAL"
+    assert _queue_size(sandbox) == queued
+
+    # The consumer reads what is shared, with whom and why, and approves on their page.
+    consumer = signed_in(browser, sandbox, "mh-1")
+    consumer.goto(base + "/consumer/mh-1/der")
+    ask = consumer.locator(f"[id='ask-{request_id}']")
+    assert "ElectricityCredential" in ask.inner_text()
+    assert "MSEDCL" in ask.inner_text()
+    assert _axe(consumer) == []
+    _shot(consumer, screenshots, "consumer-der-approval")
+    consumer.context.close()
+    consumer, done = _approve(browser, sandbox, "mh-1", request_id)
+    number, outcome = done.rsplit("-", 1)
+    assert number.startswith("DERAPP-MSEDCL-"), done
+    assert outcome == "APPROVED", done
+    assert "approved" in consumer.locator(f"[id='req-{request_id}']").inner_text().lower()
+    consumer.context.close()
+    assert _queue_size(sandbox) == queued + 1
+    # The installer's audit trail: prepared by it, approved by the consumer's wallet, sent.
+    kept = sandbox.http.get(
+        f"{sandbox.plan.member('installer').url}/app/der-applications/{request_id}"
+    ).json()
+    assert [e["kind"] for e in kept["trail"]] == ["prepared", "approved", "sent"]
+    assert kept["trail"][1]["actor"] == kept["consumerWallet"]
 
     # The discom's operator sees it in the queue, with its automatic verdict and rules.
     desk = signed_in(browser, sandbox, "discom-mh")
@@ -177,19 +240,16 @@ def test_the_installer_applies_and_the_discom_queue_shows_the_verdict(
 def test_a_refused_application_shows_its_rule_and_clause(
     sandbox: Sandbox, browser: Any, screenshots: Path
 ) -> None:
-    """Over the sanctioned load: sent back for changes, the rule and clause on the page."""
+    """Over the sanctioned load, approved by the consumer: the discom sends it back for
+    changes, the rule and clause on the installer's page."""
     base = _base(sandbox)
     page = signed_in(browser, sandbox, "installer")
-    page.goto(base + "/installer")
-    page.get_by_label("Customer", exact=True).select_option("mh-2")
-    page.get_by_label("DER capacity (kW, AC)").fill("900")
-    page.get_by_label("Inverter rating (kW)").fill("900")
-    page.get_by_label("The customer agreed").check()
-    page.get_by_role("button", name="Send the application").click()
-    page.wait_for_url("**/installer?done=*", timeout=60_000)
-    done = page.get_by_role("status").first.inner_text()
+    request_id = _prepare(page, base, "mh-2", "900")
+    consumer, done = _approve(browser, sandbox, "mh-2", request_id)
+    consumer.context.close()
     assert done.endswith(("CHANGES_REQUESTED", "REJECTED")), done
-    number = done.split(": ", 1)[1].rsplit("-", 1)[0]
+    number = done.rsplit("-", 1)[0]
+    page.goto(base + "/installer")
     row = page.locator("#applications tr", has_text=number).first
     assert "DER-003" in row.inner_text()  # capacity over the sanctioned load, with clause
     _shot(page, screenshots, "installer-application-refused")

@@ -3,23 +3,19 @@
 
 from __future__ import annotations
 
-import json
-import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from kernel.yamlio import load_yaml
+from tests.oracles import IES as IES_ROOT
+from tests.oracles import errors, retrieve_deg, strict_validator
+from tests.oracles import load as _load
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-IES = SHARED / "ies" / "schemas"
-DEG = SHARED / "deg"
+IES = IES_ROOT / "schemas"
 IES_URL = "https://india-energy-stack.github.io/ies-accelerator/schemas/"
-_HOSTED = re.compile(r"https://schema\.(?:nfh\.global|beckn\.io)/([A-Za-z0-9]+)/v?([0-9.]+)/?(.*)$")
 
 OFFICIAL = {
     "ElectricityCredential": "ElectricityCredential/v1.2",
@@ -28,41 +24,28 @@ OFFICIAL = {
 }
 
 
-def _load(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
-    return json.loads(text) if path.suffix == ".json" else load_yaml(text)
-
-
 def _retrieve(uri: str) -> Resource[Any]:
     """deg/README: each schema.nfh.global URL is a file there; EnergyCredential/v2.0 is
     an OpenAPI envelope whose root constrains nothing, so its components' schema is
     registered instead (check_refs.py --strict)."""
     if uri.startswith(IES_URL):
         return DRAFT202012.create_resource(_load(IES / uri[len(IES_URL) :]))
-    match = _HOSTED.match(uri)
-    if not match:
-        raise LookupError(uri)
-    name, version, tail = match.groups()
-    for top in ("deg-schema", "beckn-core"):
-        folder = DEG / top / name / f"v{version}"
-        if folder.is_dir():
-            file = tail if tail in ("schema.json", "attributes.yaml") else "attributes.yaml"
-            document = _load(folder / file)
-            if name == "EnergyCredential" and not tail:
-                document = document["components"]["schemas"]["EnergyCredential"]
-            return DRAFT202012.create_resource(document)
-    raise LookupError(uri)
+    resource = retrieve_deg(uri)
+    if uri.rstrip("/").endswith("/EnergyCredential/v2.0"):
+        return DRAFT202012.create_resource(
+            resource.contents["components"]["schemas"]["EnergyCredential"]
+        )
+    return resource
 
 
 @cache
 def official_validator(credential_type: str) -> Draft202012Validator:
     schema = _load(IES / OFFICIAL[credential_type] / "schema.json")
-    return Draft202012Validator(schema, registry=Registry(retrieve=_retrieve))  # type: ignore[call-arg]
+    return strict_validator(schema, Registry(retrieve=_retrieve))  # type: ignore[call-arg]
 
 
 def official_errors(credential_type: str, credential: Any) -> list[str]:
-    validator = official_validator(credential_type)
-    return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(credential)]
+    return errors(official_validator(credential_type), credential)
 
 
 def official_example(name: str) -> dict[str, Any]:

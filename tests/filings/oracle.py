@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from tests.oracles import SHARED, strict_validator
+
 ARRFILING = SHARED / "ies" / "schemas" / "ArrFiling" / "v0.5"
 
 
 @cache
 def official_validator() -> Draft202012Validator:
     schema = json.loads((ARRFILING / "schema.json").read_text())
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return strict_validator(schema)
 
 
 def official_errors(document: Any) -> list[str]:

@@ -19,6 +19,7 @@ REASONS = [
     {"code": "energyAccount/feeders", "message": "F2's input does not match the SLDC's meter"},
     {"code": "FIL-003", "message": "Give the sales forecast per consumer category"},
 ]
+OPERATOR = "regulator"  # the console session's subject: the member of staff who asks
 
 
 def ask(filer, filing_id: str, body: dict | bytes, sender: str = COMMISSION):
@@ -42,13 +43,14 @@ def test_the_commission_sends_an_acknowledged_filing_back_and_the_discom_can_rea
     filed = filer.post(submission()).json()
     assert filed["status"] == "ACKNOWLEDGED"
     assert filed["correction_request"] is None
-    response = ask(filer, filed["id"], {"reasons": REASONS})
+    response = ask(filer, filed["id"], {"reasons": REASONS, "operator": OPERATOR})
     assert response.status_code == 201, response.text
     sent_back = response.json()
     assert sent_back["status"] == "CORRECTIONS_REQUESTED"
     request = sent_back["correction_request"]
     assert request["reasons"] == REASONS
     assert request["requested_by"] == COMMISSION
+    assert request["operator"] == OPERATOR  # a person, not only the organisation
     assert sent_back["decision"] == filed["decision"]  # the pack's decision is kept
     verdict = verify_receipt(response, response.request_signature, filer.directory)
     assert verdict.params.subscriber_id == COMMISSION
@@ -57,7 +59,7 @@ def test_the_commission_sends_an_acknowledged_filing_back_and_the_discom_can_rea
     (version,) = filer.client.get(f"/filings/{filed['id']}/versions").json()["items"]
     assert version["correction_request"] == request
     # The same ask again is the same request: nothing changes.
-    again = ask(filer, filed["id"], {"reasons": REASONS})
+    again = ask(filer, filed["id"], {"reasons": REASONS, "operator": OPERATOR})
     assert again.status_code == 200
     assert again.json() == sent_back
     # The discom answers as it answers the pack: a version that supersedes it.
@@ -83,25 +85,31 @@ def test_the_commission_sends_an_acknowledged_filing_back_and_the_discom_can_rea
         ("an empty message", 422, "filing-invalid"),
         ("an unknown field", 422, "filing-invalid"),
         ("not json", 422, "filing-invalid"),
+        ("no operator", 422, "filing-invalid"),
+        ("an operator of nobody", 422, "filing-invalid"),
         ("unknown filing", 404, "filing-not-found"),
     ],
 )
 def test_a_request_that_may_not_be_made_changes_nothing(filer, case, status, slug):
     filed = filer.post(submission()).json()
-    body: Any = {"reasons": REASONS}
+    body: Any = {"reasons": REASONS, "operator": OPERATOR}
     target, sender = filed["id"], COMMISSION
     if case == "a licensee":
         sender = MH
     elif case == "a stranger":
         sender = STRANGER
     elif case == "no reasons":
-        body = {"reasons": []}
+        body = {"reasons": [], "operator": OPERATOR}
     elif case == "an empty message":
-        body = {"reasons": [{"code": "FIL-003", "message": ""}]}
+        body = {"reasons": [{"code": "FIL-003", "message": ""}], "operator": OPERATOR}
     elif case == "an unknown field":
-        body = {"reasons": REASONS, "status": "SUPERSEDED"}
+        body = {"reasons": REASONS, "operator": OPERATOR, "status": "SUPERSEDED"}
     elif case == "not json":
         body = b"reasons"
+    elif case == "no operator":  # the commission's key alone does not name who asked
+        body = {"reasons": REASONS}
+    elif case == "an operator of nobody":
+        body = {"reasons": REASONS, "operator": ""}
     elif case == "unknown filing":
         target = "0" * 32
     before = everything(filer)
@@ -133,16 +141,44 @@ def test_a_superseded_or_already_sent_back_filing_is_refused_and_left_as_it_was(
     by_pack = filer.post(slipped).json()
     assert by_pack["status"] == "CORRECTIONS_REQUESTED"
     corrected = filer.post(submission("arr-2", supersedes=by_pack["id"])).json()
-    asked = ask(filer, corrected["id"], {"reasons": REASONS[:1]})
+    asked = ask(filer, corrected["id"], {"reasons": REASONS[:1], "operator": OPERATOR})
     assert asked.status_code == 201
     before = everything(filer)
     for target, reasons in (
         (by_pack["id"], REASONS),  # superseded
         (corrected["id"], REASONS[1:]),  # already sent back, other reasons
     ):
-        response = ask(filer, target, {"reasons": reasons})
+        response = ask(filer, target, {"reasons": reasons, "operator": OPERATOR})
         assert response.status_code == 409, response.text
         assert problem(response) == "filing-correction-request-not-allowed"
     assert everything(filer) == before
     kept = filer.client.get(f"/filings/{corrected['id']}").json()["correction_request"]
     assert kept["reasons"] == REASONS[:1]
+
+
+def test_the_operator_is_signed_and_a_tampered_name_fails_verification(filer):
+    """The staff member's name is inside the body the commission's key signs: the
+    signature verifies with it, the receipt carries it, and the same signature over a
+    body naming someone else is refused (401) and changes nothing."""
+    filed = filer.post(submission()).json()
+    raw = json.dumps({"reasons": REASONS, "operator": "asha.rao"}).encode()
+    headers = signed_headers(raw, KeySigner(COMMISSION))
+    tampered = raw.replace(b"asha.rao", b"someone.else")
+    before = everything(filer)
+    refused = filer.client.post(
+        f"/filings/{filed['id']}/corrections", content=tampered, headers=headers
+    )
+    assert refused.status_code == 401, refused.text
+    assert problem(refused) == "beckn-signature-invalid"
+    assert everything(filer) == before
+    response = filer.client.post(
+        f"/filings/{filed['id']}/corrections", content=raw, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    kept = response.json()["correction_request"]
+    assert (kept["operator"], kept["requested_by"]) == ("asha.rao", COMMISSION)
+    verdict = verify_receipt(
+        response, parse_signature(headers["Authorization"]).signature, filer.directory
+    )
+    assert verdict.params.subscriber_id == COMMISSION
+    assert filer.client.get(f"/filings/{filed['id']}").json()["correction_request"] == kept

@@ -148,7 +148,7 @@ class Inbox(RuleBasedStateMachine):
         docket = data.draw(st.sampled_from(self.dockets))
         version = data.draw(st.sampled_from(docket))
         reasons = [{"code": code, "message": f"check {version['id']}"}]
-        body = json.dumps({"reasons": reasons}).encode()
+        body = json.dumps({"reasons": reasons, "operator": "regulator"}).encode()
         kept = version.get("correction_request")
         if kept is not None and kept["reasons"] == reasons:
             assert not self._ask(version["id"], body).created  # the same ask: idempotent

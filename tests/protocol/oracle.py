@@ -12,13 +12,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from kernel.yamlio import load_yaml
+from tests.oracles import SHARED, format_checker
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 BECKN = SHARED / "beckn" / "beckn-v2.0.0.yaml"
 DEG_EXAMPLES = SHARED / "deg" / "examples"
 _ROOT = "urn:beckn:v2.0.0"
@@ -44,7 +44,7 @@ def _validator(ref: str, formats: bool = True) -> Draft202012Validator:
     return Draft202012Validator(
         {"$ref": f"{_ROOT}#/{ref}"},
         registry=_registry(),
-        format_checker=FormatChecker() if formats else None,
+        format_checker=format_checker() if formats else None,
     )
 
 

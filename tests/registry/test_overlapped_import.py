@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from kernel.database import create_db_engine
 from registry import service
+from registry.ownership import EVERY_DISCOM
 from registry.rows import parse_rows, read_csv
 from registry.store import IdentityRow, LegacyIdRow, RelationRow
 
@@ -34,6 +35,7 @@ def _import(url: str, text: str, batch_size: int) -> service.ImportReport:
                 source="grid.csv",
                 fmt="csv",
                 batch_size=batch_size,
+                scope=EVERY_DISCOM,
             )
     finally:
         engine.dispose()

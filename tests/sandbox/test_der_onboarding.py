@@ -192,3 +192,57 @@ def test_the_p2p_platform_refuses_each_bad_der_credential_and_issues_nothing(
         assert "delivery" not in problem, label  # no permission came back
         # Nothing changed: the holder's signed order is refused as not onboarded.
         assert refusal["probe"] == {"status": 403, "type": "/problems/p2p-not-onboarded"}, label
+
+
+def _serials(application: dict[str, Any]) -> set[str]:
+    return {e["serialNumber"] for e in application["equipment"]}
+
+
+def test_every_application_crossed_only_after_its_consumer_approved_it(
+    sandbox_run: SandboxRun,
+) -> None:
+    """Issue 16: the installer prepares each application without the consumer's passport
+    (AWAITING_CONSUMER_APPROVAL, with a notice of what is shared, with whom and why);
+    every confirm that crossed carries a presentation signed by the consumer's wallet
+    the request was addressed to, and the one the consumer declined never crossed."""
+    requests = _payloads(sandbox_run, "der:request")
+    confirms = [
+        attributes
+        for c in _payloads(sandbox_run, "beckn:confirm")
+        for commitment in c["message"].get("contract", {}).get("commitments", [])
+        if (attributes := commitment.get("commitmentAttributes", {})).get("@type")
+        == "DERConnectionApplication"
+    ]
+    assert requests
+    assert confirms
+    for request in requests:
+        assert request["state"] == "AWAITING_CONSUMER_APPROVAL"
+        assert "presentation" not in request["application"]  # the installer holds no passport
+        notice = request["notice"]
+        assert notice["sharedWith"]["id"].startswith("discom-mh")
+        assert "ElectricityCredential" in notice["shares"][0]
+        assert notice["purpose"]
+        assert notice["requestedBy"]["id"].startswith("installer")
+    (declined,) = _payloads(sandbox_run, "der:consumer-decision")
+    assert declined["state"] == "DECLINED"
+    assert [(e["kind"], e["actor"]) for e in declined["trail"]] == [
+        ("prepared", declined["trail"][0]["actor"]),
+        ("declined", declined["consumerWallet"]),
+    ]
+    # One confirm per approved request, each signed by the wallet it was addressed to.
+    assert len(confirms) == len(requests) - 1
+    for application in confirms:
+        presentation = application["presentation"]
+        asked = [
+            r for r in requests
+            if _serials(r["application"]) == _serials(application)
+            and r["consumerWallet"] == presentation["holder"]
+        ]  # fmt: skip
+        assert asked, "a confirm crossed that its consumer was never asked about"
+        assert declined["id"] not in [r["id"] for r in asked]
+        assert presentation["proof"]["domain"] == asked[0]["discom"]
+    assert not any(
+        _serials(a) == _serials(declined["application"])
+        and a["presentation"]["holder"] == declined["consumerWallet"]
+        for a in confirms
+    )

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jsonschema import Draft202012Validator
-from referencing import Registry
 
 from adapters.synthetic import IST
 from credentials.did import did_key_for
@@ -27,9 +26,9 @@ from sandbox.participants.p2p import holder_signed, onboarding_problems
 from sandbox.plan import P2P_NETWORK
 from sandbox.seed import discom_seed
 from schemas.validation import validate
+from tests.oracles import DEG, strict_validator
 from tests.protocol import oracle as beckn
 from tests.sandbox.conftest import SandboxRun
-from tests.schemas.oracle import DEG, _retrieve
 
 WAVE2 = DEG / "examples" / "p2p-trading-ies-wave2"
 
@@ -37,7 +36,7 @@ WAVE2 = DEG / "examples" / "p2p-trading-ies-wave2"
 @cache
 def _validator(name: str, version: str) -> Draft202012Validator:
     ref = f"https://schema.nfh.global/{name}/{version}#/components/schemas/{name}"
-    return Draft202012Validator({"$ref": ref}, registry=Registry(retrieve=_retrieve))  # type: ignore[call-arg]
+    return strict_validator({"$ref": ref})
 
 
 def deg_errors(name: str, version: str, bag: dict[str, Any]) -> list[str]:

@@ -11,16 +11,15 @@ published definition (a string of 1 to 128 characters from ``[a-zA-Z0-9_-]``).
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from kernel.yamlio import load_yaml
+from tests.oracles import DEG, strict_validator
 
-DEG = Path(__file__).resolve().parents[3] / "shared" / "deg"
 ATTRIBUTES = DEG / "ies-policy" / "core" / "attributes.yaml"
 OPENADR = DEG / "deg-schema" / "openadr" / "v3.1.0" / "attributes.yaml"
 EXAMPLES = DEG / "examples" / "tariff-policy"
@@ -64,7 +63,7 @@ def ies_policy_validator() -> Draft202012Validator:
         ]
     )
     schema = {"$ref": BASE + "attributes.yaml#/components/schemas/IES_Policy"}
-    return Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    return strict_validator(schema, registry)
 
 
 def ies_policy_errors(policy: Any) -> list[str]:

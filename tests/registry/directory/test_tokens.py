@@ -8,6 +8,9 @@ client assertions with keys in their own custody.
 
 from __future__ import annotations
 
+import base64
+import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from kernel.access import Principal, install_authenticator, requires
+from kernel.database import create_db_engine
 from kernel.service import create_service_app
 from kernel.tokens import (
     ASSERTION_TYPE,
@@ -31,6 +36,7 @@ from kernel.tokens import (
     client_assertion,
     compact_jws,
 )
+from registry.directory.service import Directory
 from registry.directory.tokens import TokenIssuer, token_router
 from tests.registry.directory.conftest import (
     Participant,
@@ -56,6 +62,7 @@ class Net:
     discom: Participant
     bank: Participant
     directory_key: Ed25519PrivateKey
+    anchor: Participant
 
 
 def _subscribe(stack: Stack, who: Participant, participant_type: str, anchor: Participant) -> None:
@@ -105,7 +112,7 @@ def net(stack: Stack, tmp_path: Path) -> Iterator[Net]:
                                    key_for=lambda kid: public if kid == "k1" else None)  # fmt: skip
     install_authenticator(service_app, bearer_authenticator(verifier))
     with TestClient(token_app) as token_client, TestClient(service_app) as service:
-        yield Net(issuer, token_client, service, things, discom, bank, directory_key)
+        yield Net(issuer, token_client, service, things, discom, bank, directory_key, anchor)
 
 
 def _assertion(who: Participant, **claims: Any) -> str:
@@ -286,12 +293,149 @@ def test_the_token_client_fetches_once_reuses_and_renews_after_a_401(net: Net) -
     assert net.things == [f"{DISCOM}:{n}" for n in "abcd"]
 
 
-def test_the_replay_cache_holds_an_assertion_id_while_its_assertion_could_verify() -> None:
+def test_the_replay_cache_holds_an_assertion_id_while_its_assertion_could_verify(
+    make_database: Any,
+) -> None:
     from kernel.tokens import LEEWAY
     from registry.directory.tokens import ReplayCache
 
-    cache = ReplayCache()
-    assert cache.first_use("c|j1", expires=100.0, now=50.0)
-    assert not cache.first_use("c|j1", expires=100.0, now=60.0)
-    assert not cache.first_use("c|j1", expires=100.0, now=100.0 + LEEWAY)  # still in leeway
-    assert cache.first_use("c|j2", expires=100.0, now=60.0)  # another id
+    engine = create_db_engine(make_database("registry:migrations"))
+    try:
+        cache = ReplayCache(engine)
+        assert cache.first_use("c|j1", expires=100.0, now=50.0)
+        assert not cache.first_use("c|j1", expires=100.0, now=60.0)
+        assert not cache.first_use("c|j1", expires=100.0, now=100.0 + LEEWAY)  # in leeway
+        assert cache.first_use("c|j2", expires=100.0, now=60.0)  # another id
+        # A row past its time blocks nothing (a new assertion may reuse the id)...
+        assert cache.first_use("c|j1", expires=200.0, now=100.0 + LEEWAY + 2)
+        assert _jti_rows(engine) == {"c|j1", "c|j2"}  # the first purge was at 50 s
+        # ...and is purged by a later call (at most once per purge_every, per process).
+        assert not cache.first_use("c|j1", expires=200.0, now=150.0)
+        assert _jti_rows(engine) == {"c|j1"}
+        assert cache.first_use("c|j3", expires=300.0, now=250.0)
+        assert _jti_rows(engine) == {"c|j3"}
+    finally:
+        engine.dispose()
+
+
+def _jti_rows(engine: Any) -> set[str]:
+    with engine.connect() as connection:
+        return {r[0] for r in connection.execute(text("SELECT key FROM registry_dir_token_jti"))}
+
+
+def _second_directory(net: Net) -> tuple[TokenIssuer, TestClient, Any]:
+    """Another directory process over the same database: its own engine, its own
+    Directory, its own token endpoint, the same signing key."""
+    url = net.issuer.directory.engine.url.render_as_string(hide_password=False)
+    engine = create_db_engine(url)
+    issuer = TokenIssuer(Directory(engine, {}), issuer=AUTHORITY, kid="k1",
+                         sign=net.directory_key.sign, token_urls=frozenset({TOKEN_URL}),
+                         authority=AUTHORITY, role_registry=ROLES)  # fmt: skip
+    app = create_service_app(title="directory", description="t", version="0",
+                             routers=[token_router(issuer)], max_body_bytes=8192)  # fmt: skip
+    return issuer, TestClient(app), engine
+
+
+def test_an_assertion_is_used_once_across_two_directory_processes_and_a_restart(
+    net: Net,
+) -> None:
+    assertion = _assertion(net.discom)
+    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion, "audience": AUTHORITY}  # fmt: skip
+    _, other, engine = _second_directory(net)
+    try:
+        with other:
+            assert _ask(net, assertion).status_code == 200
+            replayed = other.post(TOKEN_PATH, data=form)  # the other process refuses it
+            assert replayed.status_code == 400, replayed.text
+            assert replayed.json()["error"] == "invalid_grant"
+            # And the other way round, with a fresh assertion first used over there.
+            fresh = _assertion(net.discom)
+            assert other.post(TOKEN_PATH, data={**form, "client_assertion": fresh}
+                              ).status_code == 200  # fmt: skip
+            assert _ask(net, fresh).json()["error"] == "invalid_grant"
+    finally:
+        engine.dispose()
+    # A restart: a new process over the same database remembers both.
+    _, restarted, engine = _second_directory(net)
+    try:
+        with restarted:
+            for used in (assertion, fresh):
+                again = restarted.post(TOKEN_PATH, data={**form, "client_assertion": used})
+                assert again.status_code == 400, again.text
+                assert again.json()["error"] == "invalid_grant"
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_first_uses_of_one_assertion_id_admit_exactly_one(net: Net) -> None:
+    from registry.directory.tokens import ReplayCache
+
+    url = net.issuer.directory.engine.url.render_as_string(hide_password=False)
+    engines = [create_db_engine(url) for _ in range(2)]
+    caches = [ReplayCache(e) for e in engines]
+    try:
+        now = time.time()
+
+        def use(cache: ReplayCache, key: str, barrier: threading.Barrier,
+                results: list[bool]) -> None:  # fmt: skip
+            barrier.wait()
+            results.append(cache.first_use(key, now + 60, now))
+
+        for n in range(12):
+            barrier = threading.Barrier(2)
+            results: list[bool] = []
+            threads = [threading.Thread(target=use, args=(c, f"c|race-{n}", barrier, results))
+                       for c in caches]  # fmt: skip
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(results) == [False, True], (n, results)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_a_discoms_token_names_the_discoms_of_its_role_record_and_nothing_it_asserts(
+    stack: Stack, net: Net
+) -> None:
+    anchor = net.anchor
+    role = {"subscriber_id": DISCOM, "participant_type": "discom", "states": ["IN-MH"],
+            "discoms": ["msedcl"], "valid_from": _since()}  # fmt: skip
+    put = anchor.writer.put_record(AUTHORITY, ROLES, DISCOM.split(".")[0], role)
+    assert put.status_code == 200, put.text
+    # The client asserts roles and discoms of its own: they are not copied anywhere.
+    answer = _ask(net, _assertion(net.discom, roles=["discom:BESCOM"], discoms=["BESCOM"],
+                                  org="bescom.example"))  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    claims = _claims(answer.json()["access_token"])
+    assert claims["roles"] == ["discom", "discom:MSEDCL"]
+    assert claims["org"] == DISCOM
+    assert "discoms" not in claims
+    # The bank's token names no discom.
+    bank = _claims(_ask(net, _assertion(net.bank)).json()["access_token"])
+    assert bank["roles"] == ["third_party_app"]
+    # Who answers for a discom code is a directory query.
+    found = stack.http.get(f"/dedi/query/{AUTHORITY}/{ROLES}", params={"discom": "MSEDCL"})
+    assert found.status_code == 200, found.text
+    assert [r["details"]["subscriber_id"] for r in found.json()["data"]["records"]] == [DISCOM]
+
+
+def test_only_a_discoms_role_record_may_name_discoms(net: Net) -> None:
+    role = {"subscriber_id": BANK, "participant_type": "third_party_app",
+            "discoms": ["MSEDCL"], "valid_from": _since()}  # fmt: skip
+    put = net.anchor.writer.put_record(AUTHORITY, ROLES, BANK.split(".")[0], role)
+    assert put.status_code == 422, put.text
+    bank = _claims(_ask(net, _assertion(net.bank)).json()["access_token"])
+    assert bank["roles"] == ["third_party_app"]  # its record is as it was
+
+
+def _since() -> str:
+    return (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+
+
+def _claims(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
