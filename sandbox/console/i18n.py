@@ -148,6 +148,8 @@ ENGLISH.update(
         "REJECTED": "rejected",
         "CHANGES_REQUESTED": "changes requested",
         "RECEIVED": "received, being decided",
+        "AWAITING_CONSUMER_APPROVAL": "awaiting your approval",
+        "DECLINED": "declined",
     }
 )
 HINDI.update(
@@ -176,6 +178,21 @@ HINDI.update(
         "REJECTED": "अस्वीकृत",
         "CHANGES_REQUESTED": "बदलाव माँगे गए",
         "RECEIVED": "प्राप्त, निर्णय बाकी",
+        # The consumer's approval of an installer's application (what, with whom, why).
+        "Asks for your approval": "आपकी स्वीकृति माँगी गई है",
+        "asks to apply for your rooftop solar connection": (
+            "आपके रूफटॉप सोलर कनेक्शन के लिए आवेदन करने की अनुमति माँगता है"
+        ),
+        "Who asks": "कौन माँगता है",
+        "Shared with": "किसके साथ साझा",
+        "What is shared": "क्या साझा होगा",
+        "If you decline": "यदि आप मना करते हैं",
+        "Approve and share": "स्वीकार करें और साझा करें",
+        "Decline": "मना करें",
+        "Requests you answered": "जिन अनुरोधों का आपने उत्तर दिया",
+        "Your answer": "आपका उत्तर",
+        "AWAITING_CONSUMER_APPROVAL": "आपकी स्वीकृति बाकी",
+        "DECLINED": "अस्वीकार किया",
         "active": "मान्य",
         "revoked": "रद्द",
         "suspended": "निलंबित",
