@@ -271,13 +271,15 @@ def create_service_app(
     ``requires``); every block's ``create_app`` passes its own, so a service run on its
     own is limited like the sandbox's. A host may install other limits over them."""
     # The edge answers 400 (a NUL anywhere) and 413 (too large) on every route, before any
-    # route runs: document them once for all, so clients and schemathesis expect them.
+    # route runs, and 429 wherever abuse limits are in force: document them once for all,
+    # so clients and schemathesis expect them.
+    edge = (400, 413, 429) if settings is not None else (400, 413)
     app = FastAPI(
         title=title,
         description=description,
         version=version,
         lifespan=lifespan,
-        responses=problem_responses(400, 413),
+        responses=problem_responses(*edge),
     )
     install_problem_handlers(app)
     for router in routers:
