@@ -25,6 +25,7 @@ from registry import service
 from registry.ownership import WriterScope
 from registry.rows import parse_rows, read_ndjson
 from registry.store import IdentityRow, LegacyIdRow, RelationRow
+from tests.registry.test_overlapped_import import _count
 
 POSTGRES = os.environ.get("IES_TEST_BACKEND", "sqlite") == "postgres"
 CONNECTIONS = 3000
@@ -49,15 +50,6 @@ def _import(url: str, text: str, atomic: bool, start: threading.Barrier) -> serv
                 session, parse_rows(read_ndjson(io.StringIO(text))), source="connections.ndjson",
                 fmt="ndjson", atomic=atomic, batch_size=CONNECTIONS, scope=MSEDCL,
             )  # fmt: skip
-    finally:
-        engine.dispose()
-
-
-def _count(url: str, query) -> int:
-    engine = create_db_engine(url)
-    try:
-        with Session(engine) as session:
-            return int(session.scalar(query) or 0)
     finally:
         engine.dispose()
 
